@@ -1,0 +1,83 @@
+"""Sonnet 1 (v1.36 API) for TensorFlow 2.21, in graph mode via `tensorflow.compat.v1`.
+
+    import sonnet as snt
+    import tensorflow.compat.v1 as tf
+    tf.disable_v2_behavior()
+
+TensorFlow is a prerequisite (install `tensorflow-cpu==2.21.0` or `tensorflow`),
+as it was for Sonnet 1; it is checked here so that a missing TensorFlow gives
+a message saying what to install rather than a bare ImportError deep inside.
+tensorflow-probability is optional: only Bayes-by-Backprop's use of user-given
+tfp distributions needs it, so its check is lazy (done where it is used).
+"""
+
+__version__ = "1.36"
+
+
+def _check_tensorflow():
+  try:
+    import tensorflow  # pylint: disable=g-import-not-at-top,unused-import
+  except ImportError as e:
+    raise SystemError(
+        "Sonnet requires TensorFlow, which could not be imported ({}). "
+        "Install it first, e.g. `pip install tensorflow-cpu==2.21.0` "
+        "(or `pip install tensorflow` for the GPU build).".format(e)) from e
+  version = getattr(tensorflow, "__version__", "0")
+  major_minor = tuple(int(p) for p in version.split(".")[:2] if p.isdigit())
+  if major_minor < (1, 8):
+    raise SystemError(
+        "Sonnet requires tensorflow>=1.8.0; installed version is {}. "
+        "Upgrade with `pip install -U tensorflow-cpu`.".format(version))
+
+
+_check_tensorflow()
+
+# pylint: disable=g-import-not-at-top,g-bad-import-order,wildcard-import
+# --- core (issue 2) -------------------------------------------------------
+from sonnet import protos
+from sonnet import python
+from sonnet.python import custom_getters
+from sonnet.python.modules.base import AbstractModule
+from sonnet.python.modules.base import Module
+from sonnet.python.modules.base import observe_connections
+from sonnet.python.modules.base import Transposable
+from sonnet.python.modules.base_errors import DifferentGraphError
+from sonnet.python.modules.base_errors import Error
+from sonnet.python.modules.base_errors import IncompatibleShapeError
+from sonnet.python.modules.base_errors import ModuleInfoError
+from sonnet.python.modules.base_errors import NotConnectedError
+from sonnet.python.modules.base_errors import NotInitializedError
+from sonnet.python.modules.base_errors import NotSupportedError
+from sonnet.python.modules.base_errors import ParentNotBuiltError
+from sonnet.python.modules.base_errors import UnderspecifiedError
+from sonnet.python.modules.base_info import SONNET_COLLECTION_NAME
+from sonnet.python.modules.util import check_initializers
+from sonnet.python.modules.util import check_partitioners
+from sonnet.python.modules.util import check_regularizers
+from sonnet.python.modules.util import count_variables_by_type
+from sonnet.python.modules.util import custom_getter_router
+from sonnet.python.modules.util import deprecation_warning
+from sonnet.python.modules.util import format_variable_map
+from sonnet.python.modules.util import format_variables
+from sonnet.python.modules.util import get_normalized_variable_map
+from sonnet.python.modules.util import get_saver
+from sonnet.python.modules.util import get_variables_in_module
+from sonnet.python.modules.util import get_variables_in_scope
+from sonnet.python.modules.util import has_variable_scope
+from sonnet.python.modules.util import log_variables
+from sonnet.python.modules.util import parse_string_to_constructor
+from sonnet.python.modules.util import remove_unsupported_kwargs
+from sonnet.python.modules.util import reuse_variables
+from sonnet.python.modules.util import summarize_variables
+from sonnet.python.modules.util import supports_kwargs
+from sonnet.python.modules.util import variable_map_items
+from sonnet.python.ops import nest
+from sonnet.python.ops.initializers import restore_initializer
+
+# --- layers (issue 3) -----------------------------------------------------
+
+# --- nets (issue 3) -------------------------------------------------------
+
+# --- recurrent cores (issue 4) --------------------------------------------
+
+# --- resampler (issue 5) --------------------------------------------------
