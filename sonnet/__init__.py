@@ -79,5 +79,11 @@ from sonnet.python.ops.initializers import restore_initializer
 # --- nets (issue 3) -------------------------------------------------------
 
 # --- recurrent cores (issue 4) --------------------------------------------
+from sonnet.python.modules.rnn_core import RNNCellWrapper
+from sonnet.python.modules.rnn_core import RNNCore
+from sonnet.python.modules.rnn_core import trainable_initial_state
+from sonnet.python.modules.rnn_core import TrainableInitialState
 
 # --- resampler (issue 5) --------------------------------------------------
+from sonnet.python.ops.resampler import resampler
+from sonnet.python.ops.resampler import resampler_is_available
