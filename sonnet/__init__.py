@@ -75,6 +75,9 @@ from sonnet.python.ops import nest
 from sonnet.python.ops.initializers import restore_initializer
 
 # --- layers (issue 3) -----------------------------------------------------
+from sonnet.python.modules.spatial_transformer import AffineGridWarper
+from sonnet.python.modules.spatial_transformer import AffineWarpConstraints
+from sonnet.python.modules.spatial_transformer import GridWarper
 
 # --- nets (issue 3) -------------------------------------------------------
 
