@@ -82,6 +82,10 @@ from sonnet.python.modules.spatial_transformer import GridWarper
 # --- nets (issue 3) -------------------------------------------------------
 
 # --- recurrent cores (issue 4) --------------------------------------------
+from sonnet.python.modules.basic_rnn import BidirectionalRNN
+from sonnet.python.modules.basic_rnn import DeepRNN
+from sonnet.python.modules.basic_rnn import ModelRNN
+from sonnet.python.modules.basic_rnn import VanillaRNN
 from sonnet.python.modules.rnn_core import RNNCellWrapper
 from sonnet.python.modules.rnn_core import RNNCore
 from sonnet.python.modules.rnn_core import trainable_initial_state
