@@ -75,6 +75,20 @@ from sonnet.python.ops import nest
 from sonnet.python.ops.initializers import restore_initializer
 
 # --- layers (issue 3) -----------------------------------------------------
+from sonnet.python.modules.basic import AddBias
+from sonnet.python.modules.basic import BatchApply
+from sonnet.python.modules.basic import BatchFlatten
+from sonnet.python.modules.basic import BatchReshape
+from sonnet.python.modules.basic import ConcatLinear
+from sonnet.python.modules.basic import FlattenTrailingDimensions
+from sonnet.python.modules.basic import Linear
+from sonnet.python.modules.basic import merge_leading_dims
+from sonnet.python.modules.basic import MergeDims
+from sonnet.python.modules.basic import SelectInput
+from sonnet.python.modules.basic import SliceByDim
+from sonnet.python.modules.basic import split_leading_dim
+from sonnet.python.modules.basic import TileByDim
+from sonnet.python.modules.basic import TrainableVariable
 from sonnet.python.modules.spatial_transformer import AffineGridWarper
 from sonnet.python.modules.spatial_transformer import AffineWarpConstraints
 from sonnet.python.modules.spatial_transformer import GridWarper
