@@ -67,8 +67,10 @@ SONNET_RS_FN bool MakeSample(A x, A y, int64_t height, int64_t width,
   const int64_t fy = static_cast<int64_t>(fya);
   const int64_t cx = fx + 1;
   const int64_t cy = fy + 1;
-  const A dx = (fxa + A(1)) - x;
-  const A dy = (fya + A(1)) - y;
+  // cx - x computed as 1 - (x - fx): x - fx is exact, whereas fx + 1 may
+  // round once coordinates pass 2**24 (float).
+  const A dx = A(1) - (x - fxa);
+  const A dy = A(1) - (y - fya);
   s->dx = dx;
   s->dy = dy;
   s->weight[kFF] = dx * dy;
