@@ -59,6 +59,40 @@ def observe_connections(observer):
     connection_stack.pop()
 
 
+class _VariableSet(collections.abc.MutableSet):
+  """A set of variables keyed by identity.
+
+  Behaves like the `set` upstream used, but also holds TF2 variables under
+  eager execution, where they are unhashable.
+  """
+
+  def __init__(self, variables=()):
+    self._by_id = {}
+    self.update(variables)
+
+  def __contains__(self, variable):
+    return id(variable) in self._by_id
+
+  def __iter__(self):
+    return iter(self._by_id.values())
+
+  def __len__(self):
+    return len(self._by_id)
+
+  def __repr__(self):
+    return "{{{}}}".format(", ".join(repr(v) for v in self))
+
+  def add(self, variable):
+    self._by_id[id(variable)] = variable
+
+  def discard(self, variable):
+    self._by_id.pop(id(variable), None)
+
+  def update(self, variables):
+    for variable in variables:
+      self.add(variable)
+
+
 def _build_signature(module):
   """The signature of `module._build` with `self` (as getfullargspec sees it)."""
   build = module._build  # pylint: disable=protected-access
@@ -133,7 +167,7 @@ class AbstractModule(metaclass=abc.ABCMeta):
     self.__doc__ = self._build.__doc__
 
     self._graph = None
-    self._all_variables = set()
+    self._all_variables = _VariableSet()
     self._defun_wrapped = False
 
   def _build_wrapper(self, *args, **kwargs):
@@ -365,8 +399,9 @@ class AbstractModule(metaclass=abc.ABCMeta):
       NotConnectedError: if the module has not been connected.
     """
     self._ensure_is_connected()
-    collection_variables = set(tf.get_collection(collection))
-    return util.sort_by_name(self._all_variables & collection_variables)
+    collection_variables = _VariableSet(tf.get_collection(collection))
+    return util.sort_by_name(v for v in self._all_variables
+                             if v in collection_variables)
 
   @classmethod
   def get_possible_initializer_keys(cls):

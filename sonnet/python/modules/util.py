@@ -12,6 +12,7 @@ import weakref
 from absl import logging
 import tensorflow.compat.v1 as tf
 from tensorflow.python.ops import variable_scope as variable_scope_ops
+from tensorflow.python.ops import variables as tf_variables
 
 SUPPORTED = "supported"
 NOT_SUPPORTED = "not_supported"
@@ -253,7 +254,9 @@ def _get_vars_to_collections(variables):
   for graph in set(v.graph for v in variables):
     for collection_name in graph.get_all_collection_keys():
       entries = set(entry for entry in graph.get_collection(collection_name)
-                    if isinstance(entry, tf.Variable))
+                    # The TF2 base class: resource variables are not
+                    # instances of tf.compat.v1.Variable.
+                    if isinstance(entry, tf_variables.Variable))
       if collection_name == tf.GraphKeys.GLOBAL_VARIABLES:
         collection_name = "global_variables"
       for var in entries.intersection(variables):
@@ -470,6 +473,8 @@ def reuse_variables(method):
       pass
     return outputs
 
+  # getfullargspec does not follow __wrapped__; give it the real signature.
+  wrapper.__signature__ = inspect.signature(method)
   return wrapper
 
 
