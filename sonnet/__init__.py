@@ -89,6 +89,12 @@ from sonnet.python.modules.basic import SliceByDim
 from sonnet.python.modules.basic import split_leading_dim
 from sonnet.python.modules.basic import TileByDim
 from sonnet.python.modules.basic import TrainableVariable
+from sonnet.python.modules.clip_gradient import clip_gradient
+from sonnet.python.modules.embed import Embed
+from sonnet.python.modules.layer_norm import LayerNorm
+from sonnet.python.modules.moving_average import MovingAverage
+from sonnet.python.modules.scale_gradient import scale_gradient
+from sonnet.python.modules.sequential import Sequential
 from sonnet.python.modules.spatial_transformer import AffineGridWarper
 from sonnet.python.modules.spatial_transformer import AffineWarpConstraints
 from sonnet.python.modules.spatial_transformer import GridWarper
