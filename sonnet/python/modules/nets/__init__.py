@@ -1,0 +1,3 @@
+"""`snt.nets`: networks built from Sonnet modules."""
+
+from sonnet.python.modules.nets.mlp import MLP
