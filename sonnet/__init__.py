@@ -75,6 +75,8 @@ from sonnet.python.ops import nest
 from sonnet.python.ops.initializers import restore_initializer
 
 # --- layers (issue 3) -----------------------------------------------------
+from sonnet.python.modules.batch_norm import BatchNorm
+from sonnet.python.modules.batch_norm_v2 import BatchNormV2
 from sonnet.python.modules.basic import AddBias
 from sonnet.python.modules.basic import BatchApply
 from sonnet.python.modules.basic import BatchFlatten
@@ -90,6 +92,25 @@ from sonnet.python.modules.basic import split_leading_dim
 from sonnet.python.modules.basic import TileByDim
 from sonnet.python.modules.basic import TrainableVariable
 from sonnet.python.modules.clip_gradient import clip_gradient
+from sonnet.python.modules.conv import CAUSAL
+from sonnet.python.modules.conv import CausalConv1D
+from sonnet.python.modules.conv import CONSTANT_PADDING
+from sonnet.python.modules.conv import Conv1D
+from sonnet.python.modules.conv import Conv1DTranspose
+from sonnet.python.modules.conv import Conv2D
+from sonnet.python.modules.conv import Conv2DTranspose
+from sonnet.python.modules.conv import Conv3D
+from sonnet.python.modules.conv import Conv3DTranspose
+from sonnet.python.modules.conv import DepthwiseConv2D
+from sonnet.python.modules.conv import FULL
+from sonnet.python.modules.conv import InPlaneConv2D
+from sonnet.python.modules.conv import REFLECT_PADDING
+from sonnet.python.modules.conv import REVERSE_CAUSAL
+from sonnet.python.modules.conv import SAME
+from sonnet.python.modules.conv import SeparableConv1D
+from sonnet.python.modules.conv import SeparableConv2D
+from sonnet.python.modules.conv import SYMMETRIC_PADDING
+from sonnet.python.modules.conv import VALID
 from sonnet.python.modules.embed import Embed
 from sonnet.python.modules.layer_norm import LayerNorm
 from sonnet.python.modules.moving_average import MovingAverage
@@ -106,6 +127,9 @@ from sonnet.python.modules.basic_rnn import BidirectionalRNN
 from sonnet.python.modules.basic_rnn import DeepRNN
 from sonnet.python.modules.basic_rnn import ModelRNN
 from sonnet.python.modules.basic_rnn import VanillaRNN
+from sonnet.python.modules.residual import Residual
+from sonnet.python.modules.residual import ResidualCore
+from sonnet.python.modules.residual import SkipConnectionCore
 from sonnet.python.modules.rnn_core import RNNCellWrapper
 from sonnet.python.modules.rnn_core import RNNCore
 from sonnet.python.modules.rnn_core import trainable_initial_state
