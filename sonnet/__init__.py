@@ -75,8 +75,6 @@ from sonnet.python.ops import nest
 from sonnet.python.ops.initializers import restore_initializer
 
 # --- layers (issue 3) -----------------------------------------------------
-from sonnet.python.modules.batch_norm import BatchNorm
-from sonnet.python.modules.batch_norm_v2 import BatchNormV2
 from sonnet.python.modules.basic import AddBias
 from sonnet.python.modules.basic import BatchApply
 from sonnet.python.modules.basic import BatchFlatten
@@ -127,9 +125,6 @@ from sonnet.python.modules.basic_rnn import BidirectionalRNN
 from sonnet.python.modules.basic_rnn import DeepRNN
 from sonnet.python.modules.basic_rnn import ModelRNN
 from sonnet.python.modules.basic_rnn import VanillaRNN
-from sonnet.python.modules.residual import Residual
-from sonnet.python.modules.residual import ResidualCore
-from sonnet.python.modules.residual import SkipConnectionCore
 from sonnet.python.modules.rnn_core import RNNCellWrapper
 from sonnet.python.modules.rnn_core import RNNCore
 from sonnet.python.modules.rnn_core import trainable_initial_state
