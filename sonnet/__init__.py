@@ -125,6 +125,9 @@ from sonnet.python.modules.basic_rnn import BidirectionalRNN
 from sonnet.python.modules.basic_rnn import DeepRNN
 from sonnet.python.modules.basic_rnn import ModelRNN
 from sonnet.python.modules.basic_rnn import VanillaRNN
+from sonnet.python.modules.residual import Residual
+from sonnet.python.modules.residual import ResidualCore
+from sonnet.python.modules.residual import SkipConnectionCore
 from sonnet.python.modules.rnn_core import RNNCellWrapper
 from sonnet.python.modules.rnn_core import RNNCore
 from sonnet.python.modules.rnn_core import trainable_initial_state
