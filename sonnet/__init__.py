@@ -125,6 +125,17 @@ from sonnet.python.modules.basic_rnn import BidirectionalRNN
 from sonnet.python.modules.basic_rnn import DeepRNN
 from sonnet.python.modules.basic_rnn import ModelRNN
 from sonnet.python.modules.basic_rnn import VanillaRNN
+from sonnet.python.modules.gated_rnn import BatchNormLSTM
+from sonnet.python.modules.gated_rnn import Conv1DLSTM
+from sonnet.python.modules.gated_rnn import Conv2DLSTM
+from sonnet.python.modules.gated_rnn import GRU
+from sonnet.python.modules.gated_rnn import highway_core_with_recurrent_dropout
+from sonnet.python.modules.gated_rnn import HighwayCore
+from sonnet.python.modules.gated_rnn import LSTM
+from sonnet.python.modules.gated_rnn import LSTMBlockCell
+from sonnet.python.modules.gated_rnn import LSTMState
+from sonnet.python.modules.gated_rnn import lstm_with_recurrent_dropout
+from sonnet.python.modules.gated_rnn import lstm_with_zoneout
 from sonnet.python.modules.residual import Residual
 from sonnet.python.modules.residual import ResidualCore
 from sonnet.python.modules.residual import SkipConnectionCore
