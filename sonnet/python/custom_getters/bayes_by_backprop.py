@@ -168,8 +168,16 @@ def bayes_by_backprop_getter(
                 name, [md.raw_variable_name for md in matches]))
       return matches[0].posterior_estimate
 
-    control_deps = [] if keep_control_dependencies else None
-    with tf.control_dependencies(control_deps):
+    if keep_control_dependencies:
+      build_context = tf.control_dependencies([])
+    else:
+      # Build outside any loop or cond so that weights are sampled once per
+      # run. Upstream cleared the v1 control-flow context with
+      # control_dependencies(None); with v2 control flow a loop body is a
+      # function graph, which init_scope lifts out of (it also clears control
+      # dependencies and the v1 control-flow context).
+      build_context = tf.init_scope()
+    with build_context:
       posterior, posterior_vars = _distribution_and_vars(
           posterior_builder(getter, name=name, *args, **kwargs))
       prior, prior_vars = _distribution_and_vars(

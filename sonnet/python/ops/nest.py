@@ -8,6 +8,7 @@ logs a deprecation warning pointing at TensorFlow's nest.
 """
 
 import functools
+import re
 
 import tensorflow.compat.v1 as tf
 from tensorflow.python.util import nest as tf_nest
@@ -37,7 +38,23 @@ is_sequence = with_deprecation_warning(tf_nest.is_nested)
 is_iterable = with_deprecation_warning(
     tf_nest.is_nested,
     "In addition, `is_iterable` is renamed to `is_sequence`.")
-pack_sequence_as = with_deprecation_warning(tf_nest.pack_sequence_as)
+def _pack_sequence_as(structure, flat_sequence):
+  """`tf.nest.pack_sequence_as`, with Sonnet 1's length-mismatch message."""
+  try:
+    return tf_nest.pack_sequence_as(structure, flat_sequence)
+  except ValueError as e:
+    # TF 2.21 says "had N atoms, but flat_sequence had M items"; code written
+    # for Sonnet 1 matches "had N elements, but flat_sequence had M elements".
+    message = re.sub(
+        r"Structure had (\d+) atoms, but flat_sequence had (\d+) items",
+        r"Structure had \1 elements, but flat_sequence had \2 elements",
+        str(e))
+    if message == str(e):
+      raise
+    raise ValueError(message) from None
+
+
+pack_sequence_as = with_deprecation_warning(_pack_sequence_as)
 map = with_deprecation_warning(  # pylint: disable=redefined-builtin
     tf_nest.map_structure,
     "In addition, `map` is renamed to `map_structure`.")
@@ -56,4 +73,4 @@ flatten_dict_items = with_deprecation_warning(tf_nest.flatten_dict_items)
     "`pack_sequence_as`.")
 def pack_iterable_as(structure, flat_iterable):
   """Packs `flat_iterable` into the shape of `structure` (`pack_sequence_as`)."""
-  return tf_nest.pack_sequence_as(structure, flat_iterable)
+  return _pack_sequence_as(structure, flat_iterable)
