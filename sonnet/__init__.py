@@ -89,6 +89,8 @@ from sonnet.python.modules.basic import SliceByDim
 from sonnet.python.modules.basic import split_leading_dim
 from sonnet.python.modules.basic import TileByDim
 from sonnet.python.modules.basic import TrainableVariable
+from sonnet.python.modules.batch_norm import BatchNorm
+from sonnet.python.modules.batch_norm_v2 import BatchNormV2
 from sonnet.python.modules.clip_gradient import clip_gradient
 from sonnet.python.modules.conv import CAUSAL
 from sonnet.python.modules.conv import CausalConv1D
