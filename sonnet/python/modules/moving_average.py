@@ -19,13 +19,16 @@ def _pass_through_gradients(x, moving_average, name=None):
             x.dtype.base_dtype.name, moving_average.dtype.base_dtype.name))
 
   with tf.name_scope(name, "pass_through_gradients", [x, moving_average]):
+    # Both tensors are arguments, so the custom gradient sees no variables
+    # between its inputs and its output (the average's variables may be
+    # local ones, which `tf.custom_gradient` cannot look up).
     @tf.custom_gradient
-    def _pass_through(unused_x):
+    def _pass_through(unused_x, average):
       def _grad(dy):
-        return dy
-      return tf.identity(moving_average), _grad
+        return dy, None
+      return tf.identity(average), _grad
 
-    output = _pass_through(x)
+    output = _pass_through(x, moving_average)
     output.set_shape(moving_average.get_shape())
   return output
 
