@@ -17,6 +17,7 @@ from sonnet.python.modules import rnn_core
 from sonnet.python.modules import util
 import tensorflow.compat.v1 as tf
 from tensorflow.python.framework import ops as tf_ops
+from tensorflow.python.framework import tensor_util as tf_utils
 
 nest = tf.nest
 
@@ -827,17 +828,37 @@ class BatchNormLSTM(rnn_core.RNNCore):
       """
       from sonnet.python.modules import batch_norm  # pylint: disable=g-import-not-at-top
 
-      def create_batch_norm():
+      if self._max_unique_stats == 1:
         return batch_norm.BatchNorm(offset=False, scale=False)(
             inputs, is_training, test_local_stats)
-
-      if self._max_unique_stats > 1:
-        pred_fn_pairs = [(tf.equal(i, index), create_batch_norm)
-                         for i in range(self._max_unique_stats - 1)]
-        out = tf.case(pred_fn_pairs, create_batch_norm)
-        out.set_shape(inputs.get_shape())  # tf.case loses the static shape.
-        return out
-      return create_batch_norm()
+      # Upstream picks the statistics set with `tf.case`, building one
+      # BatchNorm per branch. Under TF2's functional control flow the update
+      # ops built inside a branch land in the UPDATE_OPS collection but
+      # cannot be run from outside it, so instead every set is built at the
+      # top level (same names: batch_norm, batch_norm_1, ..., the default set
+      # last), only the selected set is in training mode (so only its moving
+      # averages are updated), and its output is selected.
+      num_sets = self._max_unique_stats
+      selected = [tf.equal(index, i) for i in range(num_sets - 1)]
+      selected.append(tf.logical_not(tf.reduce_any(tf.stack(selected))))
+      training_const = tf_utils.constant_value(
+          tf.convert_to_tensor(is_training))
+      outputs = []
+      for is_selected in selected:
+        if training_const is not None and not training_const:
+          set_is_training = False  # Static: no update ops at all.
+        elif training_const:
+          set_is_training = is_selected
+        else:
+          set_is_training = tf.logical_and(is_training, is_selected)
+        outputs.append(batch_norm.BatchNorm(offset=False, scale=False)(
+            inputs, set_is_training, test_local_stats))
+      out = outputs[-1]
+      for is_selected, set_out in reversed(list(zip(selected[:-1],
+                                                    outputs[:-1]))):
+        out = tf.where_v2(is_selected, set_out, out)
+      out.set_shape(inputs.get_shape())
+      return out
 
   class CoreWithExtraBuildArgs(rnn_core.RNNCore):
     """Calls a core with extra fixed build arguments (e.g. `is_training`)."""
