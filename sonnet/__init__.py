@@ -114,6 +114,8 @@ from sonnet.python.modules.conv import VALID
 from sonnet.python.modules.embed import Embed
 from sonnet.python.modules.layer_norm import LayerNorm
 from sonnet.python.modules.moving_average import MovingAverage
+from sonnet.python.modules.optimization_constraints import get_lagrange_multiplier
+from sonnet.python.modules.optimization_constraints import OptimizationConstraints
 from sonnet.python.modules.scale_gradient import scale_gradient
 from sonnet.python.modules.sequential import Sequential
 from sonnet.python.modules.spatial_transformer import AffineGridWarper
@@ -122,6 +124,7 @@ from sonnet.python.modules.spatial_transformer import GridWarper
 from sonnet.python.modules.spectral_normalization import wrap_with_spectral_norm
 
 # --- nets (issue 3) -------------------------------------------------------
+from sonnet.python.modules import nets
 
 # --- recurrent cores (issue 4) --------------------------------------------
 from sonnet.python.modules.basic_rnn import BidirectionalRNN

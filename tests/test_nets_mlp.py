@@ -254,3 +254,15 @@ def test_wrong_input_size_on_second_connection():
     net(tf.ones([2, 3]))
     with pytest.raises(snt.IncompatibleShapeError):
       net(tf.ones([2, 5]))
+
+
+def test_snt_nets_namespace():
+  names = ["AlexNet", "AlexNetFull", "AlexNetMini", "ConvNet2D",
+           "ConvNet2DTranspose", "Dilation", "identity_kernel_initializer",
+           "noisy_identity_kernel_initializer", "MLP", "VectorQuantizer",
+           "VectorQuantizerEMA"]
+  for name in names:
+    assert getattr(snt.nets, name) is getattr(nets, name)
+  assert snt.nets.MLP.__module__ == "sonnet.python.modules.nets.mlp"
+  assert snt.parse_string_to_constructor("snt.nets.ConvNet2D") is (
+      nets.ConvNet2D)
