@@ -665,3 +665,15 @@ def test_select_input():
     snt.SelectInput(idx=[0, 3])(a, b, c)
   with pytest.raises(ValueError):
     snt.SelectInput(idx=-1)(a, b)
+
+
+def test_array_inputs_are_converted():
+  x = np.random.rand(2, 3).astype(np.float32)
+  lin = snt.Linear(2)
+  out = lin(x)
+  bias = snt.AddBias()(x)
+  norm = snt.LayerNorm()(x)
+  out_v, w, b, bias_v, norm_v = _run([out, lin.w, lin.b, bias, norm])
+  np.testing.assert_allclose(out_v, x.dot(w) + b, rtol=1e-5)
+  np.testing.assert_allclose(bias_v, x)
+  assert norm_v.shape == (2, 3)

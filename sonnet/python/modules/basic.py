@@ -200,6 +200,7 @@ class Linear(base.AbstractModule, base.Transposable):
       IncompatibleShapeError: wrong rank, unknown input size, or an input
         size different from an earlier connection's.
     """
+    inputs = tf.convert_to_tensor(inputs)
     input_shape = tuple(inputs.get_shape().as_list()) if (
         inputs.get_shape().dims is not None) else None
     if input_shape is None or len(input_shape) < 2 or (
@@ -431,6 +432,7 @@ class AddBias(base.AbstractModule, base.Transposable):
       ParentNotBuiltError: the module this one is the transpose of has not
         been connected yet.
     """
+    inputs = tf.convert_to_tensor(inputs)
     if inputs.get_shape().dims is None:
       raise base.IncompatibleShapeError(
           "{}: the rank of the input must be known.".format(self.scope_name))

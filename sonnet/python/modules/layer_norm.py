@@ -89,6 +89,7 @@ class LayerNorm(base.AbstractModule):
       NotSupportedError: if the rank is below 2 (or unknown).
       IncompatibleShapeError: if the last dimension is unknown.
     """
+    inputs = tf.convert_to_tensor(inputs)
     rank = inputs.get_shape().ndims
     if rank is None or rank < 2:
       raise base.NotSupportedError(
