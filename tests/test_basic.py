@@ -607,6 +607,8 @@ def test_slice_by_dim_errors():
     snt.SliceByDim(dims=[1, 2], begin=[0, 0], size=[1])
   with pytest.raises(ValueError, match="Rank of inputs must be at least 4"):
     snt.SliceByDim(dims=[3], begin=[0], size=[1])(tf.zeros([2, 3, 4]))
+  with pytest.raises(ValueError, match="Rank of inputs must be at least 4"):
+    snt.SliceByDim(dims=[-4], begin=[0], size=[1])(tf.zeros([2, 3, 4]))
 
 
 def test_tile_by_dim():

@@ -807,6 +807,11 @@ def _check_unique_dims(dims, *others):
           other_name, len(dims)))
 
 
+def _min_rank(dims):
+  """The smallest rank for which every entry of `dims` is a valid index."""
+  return max([dim + 1 if dim >= 0 else -dim for dim in dims] + [0])
+
+
 def _static_rank(inputs, scope_name):
   if inputs.get_shape().dims is None:
     raise ValueError("{}: the rank of the input must be known.".format(
@@ -846,7 +851,7 @@ class SliceByDim(base.AbstractModule):
       ValueError: if the rank of `inputs` is below `max(dims) + 1`.
     """
     rank = _static_rank(inputs, self.scope_name)
-    min_rank = int(np.max(self._dims)) + 1
+    min_rank = _min_rank(self._dims)
     if rank < min_rank:
       raise ValueError("Rank of inputs must be at least {}.".format(min_rank))
     full_begin = [0] * rank
@@ -883,7 +888,7 @@ class TileByDim(base.AbstractModule):
       ValueError: if the rank of `inputs` is below `max(dims) + 1`.
     """
     rank = _static_rank(inputs, self.scope_name)
-    min_rank = int(np.max(self._dims)) + 1 if len(self._dims) else 0
+    min_rank = _min_rank(self._dims)
     if rank < min_rank:
       raise ValueError("Rank of inputs must be at least {}.".format(min_rank))
     full_multiples = [1] * rank
