@@ -899,8 +899,9 @@ class _ConvNDTranspose(base.AbstractModule):
 
     self._w = self._construct_w(inputs)
 
-    outputs = _channels_last_if_needed(self._apply_conv_transpose, inputs,
-                                       self._data_format)
+    inputs_checked = self._check_input_size_matches_output_shape(inputs)
+    outputs = _channels_last_if_needed(self._apply_conv_transpose,
+                                       inputs_checked, self._data_format)
 
     if self._use_bias:
       self._b, outputs = _apply_bias(
@@ -909,6 +910,46 @@ class _ConvNDTranspose(base.AbstractModule):
           self._regularizers)
 
     return self._recover_shape_information(inputs, outputs)
+
+  def _check_input_size_matches_output_shape(self, inputs):
+    """Makes a mismatch of input size and output_shape a clear run-time error.
+
+    A transposed conv maps `output_shape` back to exactly one input size per
+    dimension (SAME: ceil(out / stride), VALID: (out - k) // stride + 1).
+    As upstream, a mismatch is an `InvalidArgumentError` at run time; the
+    assertion gives it a message (the oneDNN kernels would raise an opaque
+    `AbortedError` instead). Nothing is added when sizes are known and agree.
+    """
+    in_sizes = _spatial(inputs.get_shape().as_list(), self._data_format)
+    expected = []
+    for out, k, s in zip(self.output_shape, self._kernel_shape,
+                         _spatial(self._stride, self._data_format)):
+      if self._padding == SAME:
+        expected.append(-(-int(out) // int(s)))
+      else:
+        expected.append((int(out) - int(k)) // int(s) + 1)
+    if all(i is not None for i in in_sizes):
+      if tuple(in_sizes) == tuple(expected):
+        return inputs
+      tf.logging.warning(
+          "%s: input spatial shape %s cannot produce output_shape %s "
+          "(expected input spatial shape %s); running it will fail.",
+          self.scope_name, in_sizes, self.output_shape, expected)
+    message = ("{}: the spatial input shape must be {} to produce "
+               "output_shape {} with kernel {}, stride {} and padding {}; got "
+               "input shape:").format(
+                   self.scope_name, tuple(expected), tuple(self.output_shape),
+                   self._kernel_shape,
+                   _spatial(self._stride, self._data_format), self._padding)
+    if self._data_format.startswith("NC"):
+      actual = tf.shape(inputs)[2:]
+    else:
+      actual = tf.shape(inputs)[1:-1]
+    check = tf.Assert(
+        tf.reduce_all(tf.equal(actual, tf.constant(expected, actual.dtype))),
+        [message, tf.shape(inputs)])
+    with tf.control_dependencies([check]):
+      return tf.identity(inputs)
 
   def _construct_w(self, inputs):
     """Creates `w`: kernel_shape + [output_channels, input_channels]."""
