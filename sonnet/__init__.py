@@ -75,6 +75,7 @@ from sonnet.python.ops import nest
 from sonnet.python.ops.initializers import restore_initializer
 
 # --- layers (issue 3) -----------------------------------------------------
+from sonnet.python.modules.attention import AttentiveRead
 from sonnet.python.modules.basic import AddBias
 from sonnet.python.modules.basic import BatchApply
 from sonnet.python.modules.basic import BatchFlatten
