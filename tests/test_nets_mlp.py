@@ -264,5 +264,7 @@ def test_snt_nets_namespace():
   for name in names:
     assert getattr(snt.nets, name) is getattr(nets, name)
   assert snt.nets.MLP.__module__ == "sonnet.python.modules.nets.mlp"
+  # The DNC (dnc.md) lives in snt.nets too.
+  assert snt.nets.DNC is snt.nets.dnc.DNC
   assert snt.parse_string_to_constructor("snt.nets.ConvNet2D") is (
       nets.ConvNet2D)
