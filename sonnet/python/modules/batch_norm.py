@@ -34,7 +34,7 @@ def create_variance_initializer():
   return tf.ones_initializer()
 
 
-def constant_value(pred, arg_name="is_training"):
+def _constant_value(pred, arg_name="is_training"):
   """Static value of a boolean flag: True/False, or None if only known at run time.
 
   Args:
@@ -58,18 +58,18 @@ def constant_value(pred, arg_name="is_training"):
                   .format(arg_name, pred))
 
 
-def smart_cond(pred, true_fn, false_fn):
+def _smart_cond(pred, true_fn, false_fn):
   """`true_fn()` or `false_fn()` if `pred` is static, else a `tf.cond`."""
-  value = constant_value(pred)
+  value = _constant_value(pred)
   if value is not None:
     return true_fn() if value else false_fn()
   return smart_module.smart_cond(tf.convert_to_tensor(pred), true_fn, false_fn)
 
 
-def use_batch_stats_flag(is_training, test_local_stats):
+def _use_batch_stats_flag(is_training, test_local_stats):
   """`is_training or test_local_stats`, static where possible."""
-  training_value = constant_value(is_training, "is_training")
-  local_value = constant_value(test_local_stats, "test_local_stats")
+  training_value = _constant_value(is_training, "is_training")
+  local_value = _constant_value(test_local_stats, "test_local_stats")
   if training_value or local_value:
     return True
   if training_value is False and local_value is False:
@@ -186,7 +186,7 @@ class BatchNorm(base.AbstractModule):
       return (tf.cast(self._moving_mean, input_dtype),
               tf.cast(self._moving_variance, input_dtype))
 
-    return smart_cond(use_batch_stats, build_batch_stats, build_moving_stats)
+    return _smart_cond(use_batch_stats, build_batch_stats, build_moving_stats)
 
   def _build_update_ops(self, mean, variance, is_training):
     """Update ops of the moving averages, or None if `is_training` is False."""
@@ -209,9 +209,9 @@ class BatchNorm(base.AbstractModule):
     def build_no_ops():
       return (tf.no_op(), tf.no_op())
 
-    is_training_const = constant_value(is_training)
+    is_training_const = _constant_value(is_training)
     if is_training_const is None or is_training_const:
-      return smart_cond(is_training, build_update_ops, build_no_ops)
+      return _smart_cond(is_training, build_update_ops, build_no_ops)
     return None
 
   def _infer_fused_data_format(self, input_batch):
@@ -251,7 +251,7 @@ class BatchNorm(base.AbstractModule):
                                     variance=tf.reshape(variance, shape=(-1,)),
                                     is_training=False, **common_args)
 
-    out, mean, variance = smart_cond(use_batch_stats,
+    out, mean, variance = _smart_cond(use_batch_stats,
                                      use_batch_stats_fused_batch_norm,
                                      moving_average_fused_batch_norm)
     mean = tf.reshape(mean, self._mean_shape)
@@ -373,7 +373,7 @@ class BatchNorm(base.AbstractModule):
           "known, got input shape {} with axis {}.".format(
               self.scope_name, input_shape, axis))
 
-    use_batch_stats = use_batch_stats_flag(is_training, test_local_stats)
+    use_batch_stats = _use_batch_stats_flag(is_training, test_local_stats)
     mean, variance = self._build_statistics(input_batch, axis,
                                             use_batch_stats, stat_dtype)
     self._build_scale_offset(dtype)

@@ -10,13 +10,13 @@ import numpy as np
 from sonnet.python.modules import base
 from sonnet.python.modules import util
 # The initializer helpers are the same as BatchNorm's (also public here).
-from sonnet.python.modules.batch_norm import constant_value
+from sonnet.python.modules.batch_norm import _constant_value
 from sonnet.python.modules.batch_norm import create_beta_initializer
 from sonnet.python.modules.batch_norm import create_gamma_initializer
 from sonnet.python.modules.batch_norm import create_mean_initializer
 from sonnet.python.modules.batch_norm import create_variance_initializer
-from sonnet.python.modules.batch_norm import smart_cond
-from sonnet.python.modules.batch_norm import use_batch_stats_flag
+from sonnet.python.modules.batch_norm import _smart_cond
+from sonnet.python.modules.batch_norm import _use_batch_stats_flag
 import tensorflow.compat.v1 as tf
 from tensorflow.python.training import moving_averages
 
@@ -139,7 +139,7 @@ class BatchNormV2(base.AbstractModule):
         variance = tf.cast(variance, input_dtype)
       return mean, variance
 
-    return smart_cond(use_batch_stats, build_batch_stats, build_moving_stats)
+    return _smart_cond(use_batch_stats, build_batch_stats, build_moving_stats)
 
   def _build_update_ops(self, mean, variance, is_training):
     """Update ops of the moving averages, or None if `is_training` is False."""
@@ -162,9 +162,9 @@ class BatchNormV2(base.AbstractModule):
     def build_no_ops():
       return (tf.no_op(), tf.no_op())
 
-    is_training_const = constant_value(is_training)
+    is_training_const = _constant_value(is_training)
     if is_training_const is None or is_training_const:
-      return smart_cond(is_training, build_update_ops, build_no_ops)
+      return _smart_cond(is_training, build_update_ops, build_no_ops)
     return None
 
   def _fused_batch_norm_op(self, input_batch, mean, variance, use_batch_stats):
@@ -214,7 +214,7 @@ class BatchNormV2(base.AbstractModule):
                                     variance=variance_flat, is_training=False,
                                     **common_args)
 
-    out, mean, variance = smart_cond(use_batch_stats,
+    out, mean, variance = _smart_cond(use_batch_stats,
                                      use_batch_stats_fused_batch_norm,
                                      moving_average_fused_batch_norm)
     if len(self._data_format) != 4:
@@ -337,7 +337,7 @@ class BatchNormV2(base.AbstractModule):
     self._expanded_mean_shape = [1] * rank
     self._expanded_mean_shape[self._channel_index] = self._num_channels
 
-    use_batch_stats = use_batch_stats_flag(is_training, test_local_stats)
+    use_batch_stats = _use_batch_stats_flag(is_training, test_local_stats)
     mean, variance = self._build_statistics(input_batch, use_batch_stats,
                                             stat_dtype)
     self._build_scale_offset(dtype)
