@@ -5,6 +5,11 @@
 // forward pass over sampling points (any split gives identical results), the
 // gradient over batch items (each item owns its slice of grad_data, so the
 // accumulation order, and hence the result, is deterministic).
+#define EIGEN_USE_THREADS
+#if GOOGLE_CUDA
+#define EIGEN_USE_GPU
+#endif  // GOOGLE_CUDA
+
 #include <algorithm>
 #include <cstring>
 #include <type_traits>
