@@ -45,7 +45,8 @@ def _pads(padding, padding_value, in_sizes, kernel, stride, rate):
     ("SAME", 1, "CONSTANT"), ("SAME", 2, "CONSTANT"), ("VALID", (2, 1),
                                                        "CONSTANT"),
     ("FULL", 1, "CONSTANT"), (("CAUSAL", "REVERSE_CAUSAL"), 1, "CONSTANT"),
-    ("SAME", 1, "REFLECT"), ("CAUSAL", 2, "SYMMETRIC")])
+    ("SAME", 1, "REFLECT"), ("CAUSAL", 2, "SYMMETRIC"),
+    ("SAME", (1, 2), "CONSTANT"), ("SAME", (3, 2), "CONSTANT")])
 def test_depthwise_values(data_format, padding, stride, padding_value):
   x_last, x = _input((2, 6, 5, 3), data_format == "NCHW")
   module = snt.DepthwiseConv2D(2, 3, stride=stride, padding=padding,
@@ -57,6 +58,25 @@ def test_depthwise_values(data_format, padding, stride, padding_value):
   pads = _pads(padding, padding_value, (6, 5), (3, 3), stride_t, (1, 1))
   expected = ref.depthwise_conv(x_last.astype(np.float64), w, stride_t, (1, 1),
                                 pads, mode=padding_value.lower()) + b
+  if data_format == "NCHW":
+    expected = ref.to_channels_first(expected)
+  np.testing.assert_allclose(out, expected, rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("data_format", ["NHWC", "NCHW"])
+def test_depthwise_unequal_strides_unknown_sizes(data_format):
+  # Stock CPU depthwise kernels need equal strides; the module must not.
+  x_last, x = _input((1, 7, 6, 2), data_format == "NCHW")
+  module = snt.DepthwiseConv2D(1, (3, 2), stride=(2, 3),
+                               data_format=data_format,
+                               initializers={"w": _rand(1)})
+  shape = [None, 2, None, None] if data_format == "NCHW" else [None, None,
+                                                               None, 2]
+  inputs = tf.placeholder(tf.float32, shape)
+  out, w = _run([module(inputs), module.w], {inputs: x})
+  pads = ref.same_pads((7, 6), (3, 2), (2, 3), (1, 1))
+  expected = ref.depthwise_conv(x_last.astype(np.float64), w, (2, 3), (1, 1),
+                                pads)
   if data_format == "NCHW":
     expected = ref.to_channels_first(expected)
   np.testing.assert_allclose(out, expected, rtol=1e-4, atol=1e-4)
@@ -155,7 +175,8 @@ def _separable_reference(x_last, w_dw, w_pw, stride, rate, pads, mode):
 @pytest.mark.parametrize("padding,stride,rate,padding_value", [
     ("SAME", 1, 1, "CONSTANT"), ("SAME", 2, 1, "CONSTANT"),
     ("VALID", 1, 2, "CONSTANT"), (("CAUSAL", "FULL"), 1, (2, 1), "CONSTANT"),
-    ("REVERSE_CAUSAL", (1, 2), 1, "REFLECT"), ("SAME", 1, 2, "CONSTANT")])
+    ("REVERSE_CAUSAL", (1, 2), 1, "REFLECT"), ("SAME", 1, 2, "CONSTANT"),
+    ("SAME", (2, 1), 1, "CONSTANT")])
 def test_separable_2d_values(data_format, padding, stride, rate,
                              padding_value):
   x_last, x = _input((2, 6, 7, 3), data_format == "NCHW")
@@ -180,7 +201,7 @@ def test_separable_2d_values(data_format, padding, stride, rate,
 @pytest.mark.parametrize("padding,stride,rate,padding_value", [
     ("SAME", 1, 1, "CONSTANT"), ("SAME", 2, 1, "CONSTANT"),
     ("VALID", 1, 2, "CONSTANT"), ("CAUSAL", 1, 2, "CONSTANT"),
-    ("FULL", 2, 1, "SYMMETRIC")])
+    ("FULL", 2, 1, "SYMMETRIC"), ("SAME", 3, 1, "CONSTANT")])
 def test_separable_1d_values(data_format, padding, stride, rate,
                              padding_value):
   x_last, x = _input((2, 9, 3), data_format == "NCW")

@@ -351,6 +351,45 @@ def _channels_last_if_needed(op_fn, inputs, data_format):
   return tf.transpose(outputs, to_first)
 
 
+def _same_paddings(inputs, spatial_stride, kernel_shape, data_format):
+  """The [before, after] paddings the SAME conv op would use (rate 1)."""
+  spatial_axes = (range(2, len(data_format)) if data_format.startswith("NC")
+                  else range(1, len(data_format) - 1))
+  static = inputs.get_shape().as_list()
+  paddings = [[0, 0] for _ in data_format]
+  for axis, s, k in zip(spatial_axes, spatial_stride, kernel_shape):
+    size = static[axis]
+    if size is None:
+      size = tf.shape(inputs)[axis]
+      total = tf.maximum(((size + s - 1) // s - 1) * s + k - size, 0)
+    else:
+      total = max(((size + s - 1) // s - 1) * s + k - size, 0)
+    paddings[axis] = [total // 2, total - total // 2]
+  return paddings
+
+
+def _depthwise_with_strides(op, inputs, spatial_stride, kernel_shape, padding,
+                            data_format):
+  """Runs `op(inputs, full_strides, padding)`, a depthwise-based conv op.
+
+  TensorFlow's stock CPU depthwise kernel only supports equal row and column
+  strides. For unequal ones the stride-1 result of the (explicitly SAME
+  padded) input is computed and subsampled, which is exactly the strided
+  result (a pointwise conv after the depthwise one commutes with this).
+  """
+  if len(set(spatial_stride)) <= 1:
+    return op(inputs, _full_stride(spatial_stride, data_format), padding)
+  if padding == SAME:
+    inputs = tf.pad(inputs, _same_paddings(inputs, spatial_stride,
+                                           kernel_shape, data_format))
+  outputs = op(inputs, (1,) * len(data_format), VALID)
+  offset = 2 if data_format.startswith("NC") else 1
+  slices = [slice(None)] * len(data_format)
+  for i, s in enumerate(spatial_stride):
+    slices[offset + i] = slice(None, None, s)
+  return outputs[tuple(slices)]
+
+
 def _check_output_channels(output_channels):
   """Checks a non-callable `output_channels` is a positive integer."""
   if callable(output_channels):
@@ -1397,11 +1436,11 @@ class DepthwiseConv2D(_ConvND):
 
   def _apply_conv(self, inputs, w):
     def conv(x, data_format):
-      return tf.nn.depthwise_conv2d(x, w,
-                                    strides=_full_stride(self._stride,
-                                                         data_format),
-                                    padding=self._conv_op_padding,
-                                    data_format=data_format)
+      def op(x, strides, padding):
+        return tf.nn.depthwise_conv2d(x, w, strides=strides, padding=padding,
+                                      data_format=data_format)
+      return _depthwise_with_strides(op, x, self._stride, self._kernel_shape,
+                                     self._conv_op_padding, data_format)
     return _channels_last_if_needed(conv, inputs, self._data_format)
 
   @property
@@ -1450,11 +1489,11 @@ class InPlaneConv2D(_ConvND):
     tiled_weights = tf.tile(w, [1, 1, self._input_channels, 1])
 
     def conv(x, data_format):
-      return tf.nn.depthwise_conv2d(x, tiled_weights,
-                                    strides=_full_stride(self._stride,
-                                                         data_format),
-                                    padding=self._conv_op_padding,
-                                    data_format=data_format)
+      def op(x, strides, padding):
+        return tf.nn.depthwise_conv2d(x, tiled_weights, strides=strides,
+                                      padding=padding, data_format=data_format)
+      return _depthwise_with_strides(op, x, self._stride, self._kernel_shape,
+                                     self._conv_op_padding, data_format)
     return _channels_last_if_needed(conv, inputs, self._data_format)
 
 
@@ -1513,21 +1552,26 @@ class _SeparableConv(_ConvND):
     def conv(x, data_format):
       stride = self._stride
       rate = self._rate
+      kernel_shape = self._kernel_shape
       squeeze_dim = None
       if self._n == 1:
-        # Run as a 2D convolution with a unit height.
+        # Run as a 2D convolution over a unit height. The height gets the
+        # same stride as the width (it has no effect on a unit height with a
+        # unit kernel height) because the CPU kernels need equal strides.
         squeeze_dim = 1 if data_format == DATA_FORMAT_NWC else 2
         data_format = (DATA_FORMAT_NHWC if data_format == DATA_FORMAT_NWC
                        else DATA_FORMAT_NCHW)
         x = tf.expand_dims(x, axis=squeeze_dim)
-        stride = (1,) + stride
+        stride = stride + stride
         rate = (1,) + rate
-      outputs = tf.nn.separable_conv2d(x, w_dw, w_pw,
-                                       strides=_full_stride(stride,
-                                                            data_format),
-                                       rate=rate,
-                                       padding=self._conv_op_padding,
-                                       data_format=data_format)
+        kernel_shape = (1,) + kernel_shape
+
+      def op(x, strides, padding):
+        return tf.nn.separable_conv2d(x, w_dw, w_pw, strides=strides,
+                                      rate=rate, padding=padding,
+                                      data_format=data_format)
+      outputs = _depthwise_with_strides(op, x, stride, kernel_shape,
+                                        self._conv_op_padding, data_format)
       if squeeze_dim is not None:
         outputs = tf.squeeze(outputs, [squeeze_dim])
       return outputs
