@@ -235,3 +235,21 @@ def test_regularizers_and_initializers_filled():
     with tf.Session() as sess:
       sess.run(tf.global_variables_initializer())
       assert sess.run(losses[0]) == pytest.approx(2.0)
+
+
+@pytest.mark.parametrize("fused", [False, True])
+def test_partitioned_gamma_beta(fused):
+  x = _random([3, 2, 4], seed=12)
+  with tf.Graph().as_default():
+    bn = snt.BatchNormV2(scale=True, fused=fused, partitioners={
+        "gamma": tf.fixed_size_partitioner(2),
+        "beta": tf.fixed_size_partitioner(2)})
+    out = bn(tf.constant(x), is_training=True)
+    assert len([v for v in tf.trainable_variables()
+                if "/gamma/part_" in v.name]) == 2
+    assert bn.gamma.get_shape().as_list() == [1, 1, 4]
+    with tf.Session() as sess:
+      sess.run(tf.global_variables_initializer())
+      value = sess.run(out)
+  expected = (x - x.mean(axis=(0, 1))) / np.sqrt(x.var(axis=(0, 1)) + EPS)
+  np.testing.assert_allclose(value, expected, rtol=1e-4, atol=1e-4)
