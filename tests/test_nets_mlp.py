@@ -260,9 +260,11 @@ def test_snt_nets_namespace():
   names = ["AlexNet", "AlexNetFull", "AlexNetMini", "ConvNet2D",
            "ConvNet2DTranspose", "Dilation", "identity_kernel_initializer",
            "noisy_identity_kernel_initializer", "MLP", "VectorQuantizer",
-           "VectorQuantizerEMA"]
+           "VectorQuantizerEMA", "CompressiveTransformer", "future_mask",
+           "TransformerTower", "TransformerXL"]
   for name in names:
     assert getattr(snt.nets, name) is getattr(nets, name)
+  assert snt.nets.transformer.TransformerXL is snt.nets.TransformerXL
   assert snt.nets.MLP.__module__ == "sonnet.python.modules.nets.mlp"
   # The DNC (dnc.md) lives in snt.nets too.
   assert snt.nets.DNC is snt.nets.dnc.DNC
