@@ -269,3 +269,29 @@ def test_gradients_reach_posterior_parameters(graph):
   loss = tf.reduce_sum(tf.square(out)) + bbb.get_total_kl_cost()
   grads = tf.gradients(loss, tf.trainable_variables())
   assert all(g is not None for g in grads)
+
+
+def test_accepts_distributions_with_tfp_style_reparameterization_type(graph):
+  """tensorflow-probability's ReparameterizationType compares by identity."""
+
+  class TfpStyleType(object):
+
+    def __init__(self, rep_type):
+      self._rep_type = rep_type
+
+    def __eq__(self, other):
+      return self is other
+
+  class TfpStyleNormal(gaussian.Normal):
+    reparameterization_type = TfpStyleType("FULLY_REPARAMETERIZED")
+
+  def builder(getter, name, *args, **kwargs):
+    dist = bbb.diagonal_gaussian_posterior_builder(getter, name, *args,
+                                                    **kwargs)
+    return TfpStyleNormal(loc=dist.loc, scale=dist.scale, name=name)
+
+  getter = bbb.bayes_by_backprop_getter(posterior_builder=builder)
+  with tf.variable_scope("s", custom_getter=getter):
+    estimate = tf.get_variable("w", [2])
+  assert estimate.shape.as_list() == [2]
+  assert len(bbb.get_variable_metadata()) == 1

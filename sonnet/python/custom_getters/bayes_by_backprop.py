@@ -183,7 +183,8 @@ def bayes_by_backprop_getter(
       prior, prior_vars = _distribution_and_vars(
           prior_builder(getter, name=name, *args, **kwargs))
 
-      if posterior.reparameterization_type != _OK_PZATION_TYPE:
+      # Ours on the left: tensorflow-probability's type compares by identity.
+      if not _OK_PZATION_TYPE == posterior.reparameterization_type:  # pylint: disable=g-comparison-negation
         raise ValueError(
             "Distribution {} incompatible with Bayes by Backprop.".format(
                 type(posterior).__name__))
