@@ -171,3 +171,11 @@ def test_ema_variables_captured_and_reused():
     assert len(tf.global_variables()) == n_vars
     assert ema.embeddings in ema.variables
     assert len(ema.trainable_variables) >= 1
+
+
+def test_ema_is_training_must_be_python_bool():
+  with tf.Graph().as_default():
+    ema = nets.VectorQuantizerEMA(embedding_dim=D, num_embeddings=K,
+                                  commitment_cost=0.25, decay=0.99)
+    with pytest.raises(TypeError, match="Python bool"):
+      ema(tf.ones([4, D]), is_training=tf.constant(True))

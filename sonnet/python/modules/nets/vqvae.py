@@ -181,7 +181,15 @@ class VectorQuantizerEMA(base.AbstractModule):
     Returns:
       Dict with keys "quantize", "loss", "perplexity", "encodings",
       "encoding_indices".
+
+    Raises:
+      TypeError: `is_training` is a tensor.
     """
+    if isinstance(is_training, (tf.Tensor, tf.Variable)):
+      raise TypeError(
+          "{}: is_training must be a Python bool (it decides whether update "
+          "ops are built), not the tensor {}.".format(self.scope_name,
+                                                      is_training))
     # Read the codes after `inputs` is computed, so that in a recurrent
     # setting each step sees the previous step's update.
     with tf.control_dependencies([inputs]):
