@@ -52,6 +52,9 @@ def test_vanilla_rnn_bad_keys_and_activation():
       snt.VanillaRNN(3, initializers={"bad": {}})
     with pytest.raises(TypeError):
       snt.VanillaRNN(3, regularizers={"in_to_hidden": 3})
+    bad_state = snt.VanillaRNN(3, name="bad_state")
+    with pytest.raises(snt.IncompatibleShapeError, match="prev_state"):
+      bad_state(tf.ones([2, 2]), tf.zeros([2, 4]))
     core = snt.VanillaRNN(3, activation=tf.nn.relu, regularizers={
         "in_to_hidden": {"w": tf.nn.l2_loss}})
     out, _ = core(tf.ones([2, 2]), core.initial_state(2))
@@ -153,6 +156,8 @@ def test_deep_rnn_kwargs_forwarded_and_errors():
       snt.DeepRNN(3)
     with pytest.raises(ValueError):
       snt.DeepRNN([snt.VanillaRNN(2), tf.nn.relu])  # skip needs RNNCores
+    with pytest.raises(ValueError, match="one state per recurrent core"):
+      deep(tf.ones([1, 2]), deep.initial_state(1)[:1])
     with pytest.raises(ValueError, match="number of initializers"):
       deep.initial_state(1, trainable=True, trainable_initializers=[None])
 
@@ -203,6 +208,9 @@ def test_model_rnn():
         core, tf.zeros([4, 2, 1]), initial_state=tf.ones([2, 3]),
         time_major=True)
     out_v, state_v = _run((out, state))
+    outs, _ = tf.nn.static_rnn(core, [tf.zeros([2, 1])] * 2,
+                               initial_state=tf.ones([2, 3]))
+    assert outs[1].shape.as_list() == [2, 3]
   np.testing.assert_allclose(out_v[:, 0, 0], [2., 4., 8., 16.])
   np.testing.assert_allclose(state_v, np.full((2, 3), 16.))
   with tf.Graph().as_default():

@@ -173,6 +173,11 @@ def test_dynamic_rnn_and_gates():
     assert core.forget_gate.shape.as_list() == [4, 2, 6]
     grads = tf.gradients(tf.reduce_sum(out), core.get_variables())
     assert all(g is not None for g in grads)
+    outs, _ = tf.nn.static_rnn(core, [tf.ones([4, 5])] * 2,
+                               initial_state=core.initial_state(4))
+    assert outs[1].shape.as_list() == [4, 12]
+    with pytest.raises(ValueError, match="mem_slots=2, mem_size=6"):
+      core(tf.ones([4, 5]), tf.zeros([4, 3, 6]))
     deep = snt.DeepRNN([core], skip_connections=False, name="deep")
     assert deep.initial_state(4)[0].shape.as_list() == [4, 2, 6]
 

@@ -3,6 +3,7 @@
 import collections.abc
 
 from sonnet.python.modules import base
+from sonnet.python.modules import basic
 from sonnet.python.modules import rnn_core
 from sonnet.python.modules import util
 import tensorflow.compat.v1 as tf
@@ -65,7 +66,15 @@ class VanillaRNN(rnn_core.RNNCore):
 
   def _build(self, input_, prev_state):
     """Connects the core: `(input [B, in], state [B, h]) -> (h', h')`."""
-    from sonnet.python.modules import basic  # pylint: disable=g-import-not-at-top
+    prev_state = tf.convert_to_tensor(prev_state)
+    state_width = tf.dimension_value(prev_state.get_shape()[-1]) if (
+        prev_state.get_shape().ndims) else None
+    if state_width is not None and state_width != self._hidden_size:
+      # Otherwise the first connection would silently build a wrongly shaped
+      # hidden_to_hidden weight.
+      raise base.IncompatibleShapeError(
+          "{}: prev_state must have shape [batch, {}], got {}.".format(
+              self.scope_name, self._hidden_size, prev_state.get_shape()))
     self._in_to_hidden_linear = basic.Linear(
         self._hidden_size, name="in_to_hidden",
         initializers=self._initializers.get(self.IN_TO_HIDDEN),
@@ -171,6 +180,11 @@ class DeepRNN(rnn_core.RNNCore):
 
   def _build(self, inputs, prev_state, **kwargs):
     """Connects the stack: `(inputs, state tuple) -> (output, state tuple)`."""
+    if (not isinstance(prev_state, collections.abc.Sequence) or
+        len(prev_state) != self._num_recurrent):
+      raise ValueError(
+          "prev_state must be a sequence with one state per recurrent core "
+          "({}), got {!r}.".format(self._num_recurrent, prev_state))
     current_input = inputs
     next_states = []
     outputs = []

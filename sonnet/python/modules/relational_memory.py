@@ -172,6 +172,13 @@ class RelationalMemory(rnn_core.RNNCore):
     Returns:
       `(output [B, mem_slots * mem_size], next_memory)`.
     """
+    memory = tf.convert_to_tensor(memory)
+    memory_shape = memory.get_shape()
+    if (memory_shape.ndims != 3 or
+        memory_shape[1:].as_list() != [self._mem_slots, self._mem_size]):
+      raise ValueError(
+          "memory must have shape [batch, mem_slots={}, mem_size={}], got "
+          "{}.".format(self._mem_slots, self._mem_size, memory_shape))
     if treat_input_as_matrix:
       inputs = basic.BatchFlatten(preserve_dims=2)(inputs)
       inputs_reshape = basic.BatchApply(
