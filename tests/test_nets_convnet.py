@@ -361,3 +361,31 @@ def test_custom_getter_and_regularizers():
     t = net.transpose()
     t(tf.ones([1, 4, 4, 5]))
     assert len(t.trainable_variables) == 4
+
+
+def test_per_dimension_paddings():
+  with tf.Graph().as_default():
+    net = _make(output_channels=[2, 3], paddings=[(snt.SAME, snt.VALID)])
+    assert net.paddings == ((snt.SAME, snt.VALID),) * 2
+    y = net(tf.ones([1, 8, 8, 1]))
+    assert y.get_shape().as_list() == [1, 8, 4, 3]
+    net = _make(output_channels=[2, 3], paddings=[snt.VALID, snt.SAME])
+    assert net(tf.ones([1, 8, 8, 1])).get_shape().as_list() == [1, 6, 6, 3]
+
+
+def test_batch_norm_eval_uses_moving_statistics():
+  with tf.Graph().as_default():
+    net = _make(output_channels=[2], normalization_ctor=snt.BatchNorm,
+                normalize_final=True,
+                initializers={"w": tf.ones_initializer()})
+    x = tf.ones([2, 4, 4, 1])
+    conv_out = net(x, is_training=False, test_local_stats=False)
+    local = net(x, is_training=False, test_local_stats=True)
+    with tf.Session() as sess:
+      sess.run(tf.global_variables_initializer())
+      raw = sess.run(net.layers[0](x))
+      out, local_out = sess.run([conv_out, local])
+    # Fresh moving statistics (mean 0, variance 1): nearly the identity.
+    np.testing.assert_allclose(out, raw / np.sqrt(1 + 1e-3), rtol=1e-3)
+    # Local statistics normalize per channel instead.
+    np.testing.assert_allclose(local_out.mean(axis=(0, 1, 2)), 0.0, atol=1e-4)
