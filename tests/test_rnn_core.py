@@ -121,6 +121,27 @@ def test_abstract_sizes():
       _ = core.state_size
     with pytest.raises(NotImplementedError, match="Abstract method"):
       _ = core.output_size
+    base_core = snt.RNNCore(name="dummy_core")
+    with pytest.raises(NotImplementedError, match="Abstract method"):
+      base_core(tf.ones([1, 2]), tf.ones([1, 2]))
+
+
+def test_base_class_with_patched_state_size(monkeypatch):
+  monkeypatch.setattr(snt.RNNCore, "state_size",
+                      property(lambda self: (4, 5)), raising=True)
+  with tf.Graph().as_default():
+    core = snt.RNNCore(name="dummy_core")
+    state = core.initial_state(
+        6, trainable=True,
+        trainable_initializers=(tf.constant_initializer(4.),
+                                tf.constant_initializer(5.)))
+    assert [v.op.name for v in tf.global_variables()] == [
+        "dummy_core_initial_state_0/w", "dummy_core_initial_state_1/w"]
+    with tf.Session() as sess:
+      sess.run(tf.global_variables_initializer())
+      s0, s1 = sess.run(state)
+  np.testing.assert_allclose(s0, np.full((6, 4), 4.))
+  np.testing.assert_allclose(s1, np.full((6, 5), 5.))
 
 
 def test_trainable_initial_state_names_values_and_gradients():

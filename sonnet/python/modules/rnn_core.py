@@ -128,6 +128,13 @@ class RNNCore(base.AbstractModule, metaclass=abc.ABCMeta):
   ints / `TensorShape`s, without the batch dimension).
   """
 
+  def _build(self, inputs, prev_state):
+    """Returns `(output, next_state)`; implemented by subclasses."""
+    # Not an abstractmethod: like `state_size`/`output_size` it raises when
+    # used, so that the base class itself can be instantiated (Sonnet 1's
+    # tests set `RNNCore.state_size` and call `RNNCore(name=...)`).
+    raise NotImplementedError("Abstract method")
+
   def _initial_state_scope(self, name):
     return name if name else "%s_initial_state" % self.scope_name
 
