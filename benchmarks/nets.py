@@ -1,4 +1,4 @@
-"""Benchmark: snt.nets.MLP / snt.nets.ConvNet2D training steps vs raw tf.compat.v1.
+"""Benchmark: snt.nets.MLP/ConvNet2D training steps vs raw tf.compat.v1.
 
 For each model, the same training-step graph (forward pass, loss, plain SGD
 update) is written twice: with Sonnet modules and with raw `tf.compat.v1`

@@ -25,7 +25,8 @@ def test_constants_and_min_size():
     assert mini._calc_min_size([(None, (3, 1), None)]) == 3
     assert mini._calc_min_size([(None, (3, 1), (3, 2))]) == 5
     assert mini._calc_min_size([(None, (11, 4), None)]) == 11
-    assert mini._calc_min_size([(None, (3, 1), None), (None, (3, 1), None)]) == 5
+    two_convs = [(None, (3, 1), None), (None, (3, 1), None)]
+    assert mini._calc_min_size(two_convs) == 5
 
 
 def test_bad_mode_and_dicts():

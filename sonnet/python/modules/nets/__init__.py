@@ -9,7 +9,7 @@ from sonnet.python.modules.nets.convnet import ConvNet2D
 from sonnet.python.modules.nets.convnet import ConvNet2DTranspose
 from sonnet.python.modules.nets.dilation import Dilation
 from sonnet.python.modules.nets.dilation import identity_kernel_initializer
-from sonnet.python.modules.nets.dilation import noisy_identity_kernel_initializer
+from sonnet.python.modules.nets.dilation import noisy_identity_kernel_initializer  # pylint: disable=line-too-long
 from sonnet.python.modules.nets.dnc import DNC
 from sonnet.python.modules.nets.mlp import MLP
 from sonnet.python.modules.nets.transformer import CompressiveTransformer

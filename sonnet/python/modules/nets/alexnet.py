@@ -9,7 +9,7 @@ import tensorflow.compat.v1 as tf
 
 
 class AlexNet(base.AbstractModule):
-  """AlexNet: five convolutions (some max-pooled) and two fully connected layers.
+  """AlexNet: five convolutions (some max-pooled), two fully connected layers.
 
   Convolutions use VALID padding and are followed by optional batch norm,
   a relu and optional max pooling; the fully connected layers by optional

@@ -1,4 +1,4 @@
-"""`ConvNet2D` and `ConvNet2DTranspose`: stacks of 2D (transposed) convolutions."""
+"""`ConvNet2D` and `ConvNet2DTranspose`: stacks of 2D (transposed) convs."""
 
 import collections.abc
 import functools
@@ -16,7 +16,7 @@ SUPPORTED_2D_DATA_FORMATS = {DATA_FORMAT_NCHW, DATA_FORMAT_NHWC}
 
 
 def _replicate_elements(input_iterable, num_times):
-  """Repeats a length-1 sequence `num_times` times; else returns it as a tuple."""
+  """Repeats a length-1 sequence `num_times` times, else returns a tuple."""
   if len(input_iterable) == 1:
     return (input_iterable[0],) * num_times
   return tuple(input_iterable)

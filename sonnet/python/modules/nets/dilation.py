@@ -14,7 +14,7 @@ import tensorflow.compat.v1 as tf
 
 
 def _range_along_dimension(range_dim, shape):
-  """Returns an int32 tensor of `shape` holding each entry's index on `range_dim`.
+  """Returns an int32 tensor of `shape` holding each entry's `range_dim` index.
 
   E.g. `_range_along_dimension(0, [2, 2])` is `[[0, 0], [1, 1]]` and
   `_range_along_dimension(1, [2, 2])` is `[[0, 1], [0, 1]]`.
@@ -39,7 +39,7 @@ def _range_along_dimension(range_dim, shape):
 
 
 def _check_kernel_shape(shape):
-  """Validates a `[height, width, in, out]` kernel shape; returns it unpacked."""
+  """Checks a `[height, width, in, out]` kernel shape; returns it unpacked."""
   if len(shape) != 4:
     raise ValueError("Convolution kernels must be rank 4, got shape "
                      "{}.".format(list(shape)))

@@ -114,11 +114,11 @@ class VectorQuantizer(base.AbstractModule):
 
   @property
   def embeddings(self):
-    """The `[embedding_dim, num_embeddings]` code variable (one code a column)."""
+    """The `[embedding_dim, num_embeddings]` codes (one code per column)."""
     return self._w
 
   def quantize(self, encoding_indices):
-    """Returns the code vectors of `encoding_indices` (shape `indices + [D]`)."""
+    """Returns the codes of `encoding_indices` (shape `indices + [D]`)."""
     with tf.control_dependencies([encoding_indices]):
       w = tf.transpose(self.embeddings.read_value(), [1, 0])
     return tf.nn.embedding_lookup(w, encoding_indices, validate_indices=False)
@@ -229,11 +229,11 @@ class VectorQuantizerEMA(base.AbstractModule):
 
   @property
   def embeddings(self):
-    """The `[embedding_dim, num_embeddings]` code variable (one code a column)."""
+    """The `[embedding_dim, num_embeddings]` codes (one code per column)."""
     return self._w
 
   def quantize(self, encoding_indices):
-    """Returns the code vectors of `encoding_indices` (shape `indices + [D]`)."""
+    """Returns the codes of `encoding_indices` (shape `indices + [D]`)."""
     with tf.control_dependencies([encoding_indices]):
       w = tf.transpose(self.embeddings.read_value(), [1, 0])
     return tf.nn.embedding_lookup(w, encoding_indices, validate_indices=False)
