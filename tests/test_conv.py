@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import sonnet as snt
 from sonnet.python.modules import conv
+from sonnet.python.modules import conv_utils
 import tensorflow.compat.v1 as tf
 
 CLASSES = {1: snt.Conv1D, 2: snt.Conv2D, 3: snt.Conv3D}
@@ -539,7 +540,7 @@ def test_conv_clone():
 
 
 def test_channels_first_uses_transposes_without_gpu(monkeypatch):
-  monkeypatch.setattr(conv, "_GPU_AVAILABLE", [False])
+  monkeypatch.setattr(conv_utils, "_GPU_AVAILABLE", [False])
   snt.Conv2D(2, 3, data_format="NCHW")(tf.ones([1, 3, 5, 5]))
   op_types = [op.type for op in tf.get_default_graph().get_operations()]
   assert "Transpose" in op_types
@@ -549,7 +550,7 @@ def test_channels_first_uses_transposes_without_gpu(monkeypatch):
 
 
 def test_channels_first_native_with_gpu_unless_pinned_to_cpu(monkeypatch):
-  monkeypatch.setattr(conv, "_GPU_AVAILABLE", [True])
+  monkeypatch.setattr(conv_utils, "_GPU_AVAILABLE", [True])
   snt.Conv2D(2, 3, data_format="NCHW")(tf.ones([1, 3, 5, 5]))
   graph = tf.get_default_graph()
   formats = [op.get_attr("data_format") for op in graph.get_operations()

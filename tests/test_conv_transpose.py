@@ -377,3 +377,22 @@ def test_transposed_module_of_unconnected_original():
   backward = forward.transpose()
   with pytest.raises(snt.NotConnectedError):
     backward(tf.ones([1, 4, 4, 3]))
+
+
+def test_dict_custom_getter_routes_relative_to_each_module():
+  seen = []
+
+  def record(getter, name, *args, **kwargs):
+    seen.append(name)
+    return getter(name, *args, **kwargs)
+
+  forward = snt.Conv2D(3, 3, custom_getter={"w": record}, name="enc")
+  backward = forward.transpose()
+  clone = forward.clone()
+  x = tf.ones([1, 4, 4, 2])
+  backward(forward(x))
+  clone(x)
+  assert seen == ["enc/w", "enc_transpose/w", "enc_clone/w"]
+  again = backward.transpose(name="dec")
+  again(backward(forward(x)))
+  assert seen[-1] == "dec/w"

@@ -311,3 +311,26 @@ def test_causal_conv_1d_is_causal_and_ignores_padding(caplog):
   assert module.w.get_shape().as_list() == [3, 1, 1]
   with pytest.raises(ValueError, match="Invalid data_format"):
     snt.CausalConv1D(1, 3, data_format="NHWC")
+
+
+def test_variant_clones_and_unconnected_output_channels():
+  depthwise = snt.DepthwiseConv2D(2, (3, 1), stride=(1, 2), padding="VALID",
+                                  padding_value="REFLECT", name="dw")
+  in_plane = snt.InPlaneConv2D(3, use_bias=False, data_format="NCHW",
+                               name="ip")
+  causal = snt.CausalConv1D(2, 3, rate=2, name="causal")
+  for module in (depthwise, in_plane):
+    with pytest.raises(snt.NotConnectedError):
+      _ = module.output_channels
+  for module, shape in ((depthwise, [1, 5, 5, 3]), (in_plane, [1, 3, 5, 5]),
+                        (causal, [1, 6, 2])):
+    clone = module.clone()
+    assert type(clone) is type(module)
+    assert clone.module_name == module.module_name + "_clone"
+    for attr in ("kernel_shape", "stride", "rate", "paddings", "data_format",
+                 "has_bias", "padding_value"):
+      assert getattr(clone, attr) == getattr(module, attr)
+    assert module(tf.ones(shape)).get_shape() == clone(
+        tf.ones(shape)).get_shape()
+  assert depthwise.clone().channel_multiplier == 2
+  assert depthwise.output_channels == 6

@@ -14,6 +14,10 @@ import numbers
 
 import numpy as np
 from sonnet.python.modules import base
+from sonnet.python.modules.conv_utils import _channels_last_if_needed
+from sonnet.python.modules.conv_utils import _depthwise_with_strides
+from sonnet.python.modules.conv_utils import _full_stride
+from sonnet.python.modules.conv_utils import _spatial
 from sonnet.python.modules import util
 import tensorflow.compat.v1 as tf
 
@@ -282,114 +286,6 @@ def _default_transpose_size(input_shape, stride, kernel_shape=None,
   return output_shape
 
 
-def _spatial(values, data_format):
-  """The spatial entries of a full (batch, ..., channels) tuple."""
-  values = tuple(values)
-  if data_format.startswith("NC"):
-    return values[2:]
-  return values[1:-1]
-
-
-def _full_stride(spatial_stride, data_format):
-  """Inserts unit batch and channel strides for `data_format`."""
-  spatial_stride = tuple(spatial_stride)
-  if data_format.startswith("NC"):
-    return (1, 1) + spatial_stride
-  return (1,) + spatial_stride + (1,)
-
-
-def _channels_last_format(data_format):
-  return "N" + data_format[2:] + "C"
-
-
-_GPU_AVAILABLE = []
-
-
-def _gpu_available():
-  """Whether TensorFlow sees a GPU (checked once per process)."""
-  if not _GPU_AVAILABLE:
-    try:
-      _GPU_AVAILABLE.append(bool(tf.config.list_physical_devices("GPU")))
-    except Exception:  # pylint: disable=broad-except
-      _GPU_AVAILABLE.append(False)
-  return _GPU_AVAILABLE[0]
-
-
-def _channels_last_if_needed(op_fn, inputs, data_format):
-  """Runs `op_fn(inputs, data_format)`, channels-last where needed on CPU.
-
-  TensorFlow's default CPU kernels implement Conv2D, Conv3D, depthwise and
-  transposed convolutions for channels-last data only (channels-first ones
-  fail at run time with "only supports NHWC" / Unimplemented errors unless
-  the oneDNN kernels happen to be active). So unless a GPU is present and the
-  op is not pinned to a CPU, a channels-first op is computed as
-  `transpose(op_fn(transpose(inputs), channels-last format))`, which is
-  exactly the channels-first result.
-
-  Args:
-    op_fn: `op_fn(inputs, data_format)`, computing the op for `inputs` laid
-      out as `data_format` and returning outputs in the same layout.
-    inputs: input tensor in `data_format`.
-    data_format: the module's data format.
-
-  Returns:
-    The outputs in `data_format`.
-  """
-  if not data_format.startswith("NC"):
-    return op_fn(inputs, data_format)
-  if _gpu_available():
-    outputs = op_fn(inputs, data_format)
-    if "CPU" not in outputs.op.device.upper():
-      return outputs
-    # Pinned to a CPU: build the channels-last version instead (the native op
-    # just built is left unused, so it never runs).
-  rank = len(data_format)
-  to_last = [0] + list(range(2, rank)) + [1]
-  to_first = [0, rank - 1] + list(range(1, rank - 1))
-  outputs = op_fn(tf.transpose(inputs, to_last),
-                  _channels_last_format(data_format))
-  return tf.transpose(outputs, to_first)
-
-
-def _same_paddings(inputs, spatial_stride, kernel_shape, data_format):
-  """The [before, after] paddings the SAME conv op would use (rate 1)."""
-  spatial_axes = (range(2, len(data_format)) if data_format.startswith("NC")
-                  else range(1, len(data_format) - 1))
-  static = inputs.get_shape().as_list()
-  paddings = [[0, 0] for _ in data_format]
-  for axis, s, k in zip(spatial_axes, spatial_stride, kernel_shape):
-    size = static[axis]
-    if size is None:
-      size = tf.shape(inputs)[axis]
-      total = tf.maximum(((size + s - 1) // s - 1) * s + k - size, 0)
-    else:
-      total = max(((size + s - 1) // s - 1) * s + k - size, 0)
-    paddings[axis] = [total // 2, total - total // 2]
-  return paddings
-
-
-def _depthwise_with_strides(op, inputs, spatial_stride, kernel_shape, padding,
-                            data_format):
-  """Runs `op(inputs, full_strides, padding)`, a depthwise-based conv op.
-
-  TensorFlow's stock CPU depthwise kernel only supports equal row and column
-  strides. For unequal ones the stride-1 result of the (explicitly SAME
-  padded) input is computed and subsampled, which is exactly the strided
-  result (a pointwise conv after the depthwise one commutes with this).
-  """
-  if len(set(spatial_stride)) <= 1:
-    return op(inputs, _full_stride(spatial_stride, data_format), padding)
-  if padding == SAME:
-    inputs = tf.pad(inputs, _same_paddings(inputs, spatial_stride,
-                                           kernel_shape, data_format))
-  outputs = op(inputs, (1,) * len(data_format), VALID)
-  offset = 2 if data_format.startswith("NC") else 1
-  slices = [slice(None)] * len(data_format)
-  for i, s in enumerate(spatial_stride):
-    slices[offset + i] = slice(None, None, s)
-  return outputs[tuple(slices)]
-
-
 def _check_output_channels(output_channels):
   """Checks a non-callable `output_channels` is a positive integer."""
   if callable(output_channels):
@@ -432,7 +328,135 @@ class _IncompatibleInputChannelsError(base.IncompatibleShapeError, ValueError):
   """
 
 
-class _ConvND(base.AbstractModule):
+class _ConvBase(base.AbstractModule):
+  """Parts shared by forward and transposed convolutions."""
+
+  _BIAS_ERROR_NAME = "Conv2D"
+
+  def _init_common(self, output_channels, use_bias, initializers,
+                   partitioners, regularizers, custom_getter):
+    # Passed on by clone()/transpose(): a dict of custom getters must be
+    # routed relative to the new module's scope (upstream passed the router
+    # bound to this module's scope name).
+    self._custom_getter_arg = custom_getter
+    _check_output_channels(output_channels)
+    self._output_channels = output_channels
+    self._input_shape = None
+    self._input_channels = None
+    self._use_bias = use_bias
+    self.possible_keys = self.get_possible_initializer_keys(use_bias=use_bias)
+    self._initializers = util.check_initializers(
+        initializers, self.possible_keys)
+    self._partitioners = util.check_partitioners(
+        partitioners, self.possible_keys)
+    self._regularizers = util.check_regularizers(
+        regularizers, self.possible_keys)
+    self._channel_index = _find_channel_index(self._data_format)
+
+  @classmethod
+  def get_possible_initializer_keys(cls, use_bias=True):
+    return {"w", "b"} if use_bias else {"w"}
+
+  def _record_inputs(self, inputs):
+    """Verifies `inputs`, records their shape and channels."""
+    _verify_inputs(inputs, self._channel_index, self._data_format)
+    input_shape = tuple(inputs.get_shape().as_list())
+    input_channels = input_shape[self._channel_index]
+    if (self._input_channels is not None and
+        input_channels != self._input_channels):
+      raise _IncompatibleInputChannelsError(
+          "Module {} was first connected to inputs with {} channels, but is "
+          "now connected to inputs of shape {} ({} channels).".format(
+              self.scope_name, self._input_channels, input_shape,
+              input_channels))
+    self._input_shape = input_shape
+    self._input_channels = input_channels
+
+  def _get_weight(self, name, shape, dtype, fan_in_shape):
+    """`tf.get_variable(name)`, default init truncated normal over fan-in."""
+    if name not in self._initializers:
+      self._initializers[name] = create_weight_initializer(fan_in_shape,
+                                                          dtype=dtype)
+    return tf.get_variable(name,
+                           shape=shape,
+                           dtype=dtype,
+                           initializer=self._initializers[name],
+                           partitioner=self._partitioners.get(name, None),
+                           regularizer=self._regularizers.get(name, None))
+
+  def _add_bias(self, inputs, outputs):
+    if not self._use_bias:
+      return outputs
+    self._b, outputs = _apply_bias(
+        inputs, outputs, self._channel_index, self._data_format,
+        self.output_channels, self._initializers, self._partitioners,
+        self._regularizers)
+    return outputs
+
+  @property
+  def output_channels(self):
+    """Number of output channels (a callable given is evaluated once)."""
+    if callable(self._output_channels):
+      self._output_channels = self._output_channels()
+    self._output_channels = int(self._output_channels)
+    return self._output_channels
+
+  @property
+  def kernel_shape(self):
+    """Kernel size per spatial dimension."""
+    return self._kernel_shape
+
+  @property
+  def w(self):
+    """The weight variable (NotConnectedError before connection)."""
+    self._ensure_is_connected()
+    return self._w
+
+  @property
+  def b(self):
+    """The bias variable (AttributeError if `use_bias=False`)."""
+    self._ensure_is_connected()
+    if not self._use_bias:
+      raise AttributeError(
+          "No bias Variable in {} Module when `use_bias=False`.".format(
+              self._BIAS_ERROR_NAME))
+    return self._b
+
+  @property
+  def has_bias(self):
+    return self._use_bias
+
+  @property
+  def initializers(self):
+    return self._initializers
+
+  @property
+  def partitioners(self):
+    return self._partitioners
+
+  @property
+  def regularizers(self):
+    return self._regularizers
+
+  @property
+  def data_format(self):
+    return self._data_format
+
+  @property
+  def input_shape(self):
+    """Shape of the input at the last connection (NotConnectedError before)."""
+    self._ensure_is_connected()
+    return self._input_shape
+
+  @property
+  def input_channels(self):
+    """Number of input channels (NotConnectedError before connection)."""
+    if self._input_channels is None:
+      self._ensure_is_connected()
+    return self._input_channels
+
+
+class _ConvND(_ConvBase):
   """N-dimensional convolution (base of Conv1D/2D/3D and the variants).
 
   Computes `conv(pad(inputs), w) + b` for N spatial dimensions, where the
@@ -454,15 +478,12 @@ class _ConvND(base.AbstractModule):
       KeyError: unknown initializer/partitioner/regularizer keys.
     """
     super(_ConvND, self).__init__(custom_getter=custom_getter, name=name)
-
     self._n = len(data_format) - 2
-    _check_output_channels(output_channels)
-    self._output_channels = output_channels
-    self._input_shape = None
-    self._input_channels = None
+    self._data_format = data_format
+    self._init_common(output_channels, use_bias, initializers, partitioners,
+                      regularizers, custom_getter)
     self._kernel_shape = _fill_and_verify_parameter_shape(kernel_shape, self._n,
                                                           "kernel")
-    self._data_format = data_format
 
     if (isinstance(stride, collections.abc.Sequence) and
         not isinstance(stride, str) and len(stride) == len(data_format)):
@@ -483,15 +504,6 @@ class _ConvND(base.AbstractModule):
     self._conv_op_padding = _padding_to_conv_op_padding(self._padding,
                                                         self._padding_value)
 
-    self._use_bias = use_bias
-    self.possible_keys = self.get_possible_initializer_keys(use_bias=use_bias)
-    self._initializers = util.check_initializers(
-        initializers, self.possible_keys)
-    self._partitioners = util.check_partitioners(
-        partitioners, self.possible_keys)
-    self._regularizers = util.check_regularizers(
-        regularizers, self.possible_keys)
-
     self._original_mask = mask
     if mask is not None:
       if not isinstance(mask, (tf.Tensor, list, tuple, np.ndarray)):
@@ -505,12 +517,6 @@ class _ConvND(base.AbstractModule):
       # never raised; such masks are checked against `w` at build time.
     else:
       self._mask = None
-
-    self._channel_index = _find_channel_index(self._data_format)
-
-  @classmethod
-  def get_possible_initializer_keys(cls, use_bias=True):
-    return {"w", "b"} if use_bias else {"w"}
 
   def _build(self, inputs):
     """Connects the convolution to `inputs`.
@@ -528,19 +534,7 @@ class _ConvND(base.AbstractModule):
       UnderspecifiedError: unknown number of input channels.
       TypeError: non-float inputs.
     """
-    _verify_inputs(inputs, self._channel_index, self._data_format)
-    input_shape = tuple(inputs.get_shape().as_list())
-    input_channels = input_shape[self._channel_index]
-    if (self._input_channels is not None and
-        input_channels != self._input_channels):
-      raise _IncompatibleInputChannelsError(
-          "Module {} was first connected to inputs with {} channels, but is "
-          "now connected to inputs of shape {} ({} channels).".format(
-              self.scope_name, self._input_channels, input_shape,
-              input_channels))
-    self._input_shape = input_shape
-    self._input_channels = input_channels
-
+    self._record_inputs(inputs)
     self._w = self._construct_w(inputs)
 
     if self._mask is not None:
@@ -549,31 +543,14 @@ class _ConvND(base.AbstractModule):
       w = self._w
 
     inputs = self._pad_input(inputs)
-    outputs = self._apply_conv(inputs, w)
-
-    if self._use_bias:
-      self._b, outputs = _apply_bias(
-          inputs, outputs, self._channel_index, self._data_format,
-          self.output_channels, self._initializers, self._partitioners,
-          self._regularizers)
-
-    return outputs
+    return self._add_bias(inputs, self._apply_conv(inputs, w))
 
   def _construct_w(self, inputs):
     """Creates `w` of shape kernel_shape + [input_channels, output_channels]."""
     weight_shape = self._kernel_shape + (self._input_channels,
                                          self.output_channels)
-
-    if "w" not in self._initializers:
-      self._initializers["w"] = create_weight_initializer(weight_shape[:-1],
-                                                          dtype=inputs.dtype)
-
-    return tf.get_variable("w",
-                           shape=weight_shape,
-                           dtype=inputs.dtype,
-                           initializer=self._initializers["w"],
-                           partitioner=self._partitioners.get("w", None),
-                           regularizer=self._regularizers.get("w", None))
+    return self._get_weight("w", weight_shape, inputs.dtype,
+                            weight_shape[:-1])
 
   def _current_graph_mask(self):
     """The mask as a tensor of the graph being built."""
@@ -657,19 +634,6 @@ class _ConvND(base.AbstractModule):
     return _channels_last_if_needed(conv, inputs, self._data_format)
 
   @property
-  def output_channels(self):
-    """Number of output channels (a callable given is evaluated once)."""
-    if callable(self._output_channels):
-      self._output_channels = self._output_channels()
-    self._output_channels = int(self._output_channels)
-    return self._output_channels
-
-  @property
-  def kernel_shape(self):
-    """Kernel size per spatial dimension."""
-    return self._kernel_shape
-
-  @property
   def stride(self):
     """Full stride, with 1s inserted for the batch and channel dimensions."""
     return _full_stride(self._stride, self._data_format)
@@ -704,56 +668,8 @@ class _ConvND(base.AbstractModule):
     return self._conv_op_padding
 
   @property
-  def w(self):
-    """The weight variable (NotConnectedError before connection)."""
-    self._ensure_is_connected()
-    return self._w
-
-  @property
-  def b(self):
-    """The bias variable (AttributeError if `use_bias=False`)."""
-    self._ensure_is_connected()
-    if not self._use_bias:
-      raise AttributeError(
-          "No bias Variable in Conv2D Module when `use_bias=False`.")
-    return self._b
-
-  @property
-  def has_bias(self):
-    return self._use_bias
-
-  @property
-  def initializers(self):
-    return self._initializers
-
-  @property
-  def partitioners(self):
-    return self._partitioners
-
-  @property
-  def regularizers(self):
-    return self._regularizers
-
-  @property
   def mask(self):
     return self._mask
-
-  @property
-  def data_format(self):
-    return self._data_format
-
-  @property
-  def input_shape(self):
-    """Shape of the input at the last connection (NotConnectedError before)."""
-    self._ensure_is_connected()
-    return self._input_shape
-
-  @property
-  def input_channels(self):
-    """Number of input channels (NotConnectedError before connection)."""
-    if self._input_channels is None:
-      self._ensure_is_connected()
-    return self._input_channels
 
   def clone(self, name=None):
     """A new module of the same class and configuration (no shared variables).
@@ -775,7 +691,7 @@ class _ConvND(base.AbstractModule):
                       mask=self._original_mask,
                       data_format=self._data_format,
                       padding_value=self._padding_value,
-                      custom_getter=self._custom_getter,
+                      custom_getter=self._custom_getter_arg,
                       name=name)
 
   def _transpose(self, transpose_cls, name):
@@ -804,17 +720,19 @@ class _ConvND(base.AbstractModule):
                          partitioners=self._partitioners,
                          regularizers=self._regularizers,
                          data_format=self._data_format,
-                         custom_getter=self._custom_getter,
+                         custom_getter=self._custom_getter_arg,
                          name=name)
 
 
-class _ConvNDTranspose(base.AbstractModule):
+class _ConvNDTranspose(_ConvBase):
   """N-dimensional transposed convolution (base of Conv{1,2,3}DTranspose).
 
   Computes the gradient of a convolution with respect to its input: maps
   inputs of spatial size `in` to `output_shape` (by default `in * stride` for
   SAME, `in * stride + kernel - 1` for VALID).
   """
+
+  _BIAS_ERROR_NAME = "Conv2DTranspose"
 
   def __init__(self, output_channels, output_shape=None, kernel_shape=None,
                stride=1, padding=SAME, use_bias=True, initializers=None,
@@ -837,10 +755,8 @@ class _ConvNDTranspose(base.AbstractModule):
       raise base.NotSupportedError(
           "We only support (1, 2, 3) convolution transpose operations. "
           "Received data format of: {}".format(self._data_format))
-    _check_output_channels(output_channels)
-    self._output_channels = output_channels
-    self._input_shape = None
-    self._input_channels = None
+    self._init_common(output_channels, use_bias, initializers, partitioners,
+                      regularizers, custom_getter)
 
     if output_shape is None:
       self._output_shape = None
@@ -873,20 +789,6 @@ class _ConvNDTranspose(base.AbstractModule):
                                                     self._data_format))
 
     self._padding = _verify_conv_op_supported_padding(padding)
-    self._use_bias = use_bias
-    self.possible_keys = self.get_possible_initializer_keys(use_bias=use_bias)
-    self._initializers = util.check_initializers(
-        initializers, self.possible_keys)
-    self._partitioners = util.check_partitioners(
-        partitioners, self.possible_keys)
-    self._regularizers = util.check_regularizers(
-        regularizers, self.possible_keys)
-
-    self._channel_index = _find_channel_index(self._data_format)
-
-  @classmethod
-  def get_possible_initializer_keys(cls, use_bias=True):
-    return {"w", "b"} if use_bias else {"w"}
 
   def _build(self, inputs):
     """Connects the transposed convolution to `inputs`.
@@ -905,18 +807,7 @@ class _ConvNDTranspose(base.AbstractModule):
         be inferred (unknown spatial input dimensions).
       TypeError: non-float inputs.
     """
-    _verify_inputs(inputs, self._channel_index, self._data_format)
-    input_shape = tuple(inputs.get_shape().as_list())
-    input_channels = input_shape[self._channel_index]
-    if (self._input_channels is not None and
-        input_channels != self._input_channels):
-      raise _IncompatibleInputChannelsError(
-          "Module {} was first connected to inputs with {} channels, but is "
-          "now connected to inputs of shape {} ({} channels).".format(
-              self.scope_name, self._input_channels, input_shape,
-              input_channels))
-    self._input_shape = input_shape
-    self._input_channels = input_channels
+    self._record_inputs(inputs)
 
     if self._use_default_output_shape:
       # Recomputed per connection, so inputs of other sizes work too.
@@ -941,13 +832,7 @@ class _ConvNDTranspose(base.AbstractModule):
     inputs_checked = self._check_input_size_matches_output_shape(inputs)
     outputs = _channels_last_if_needed(self._apply_conv_transpose,
                                        inputs_checked, self._data_format)
-
-    if self._use_bias:
-      self._b, outputs = _apply_bias(
-          inputs, outputs, self._channel_index, self._data_format,
-          self.output_channels, self._initializers, self._partitioners,
-          self._regularizers)
-
+    outputs = self._add_bias(inputs, outputs)
     return self._recover_shape_information(inputs, outputs)
 
   def _check_input_size_matches_output_shape(self, inputs):
@@ -1000,17 +885,8 @@ class _ConvNDTranspose(base.AbstractModule):
       weight_shape = self._kernel_shape + (self.output_channels,
                                            self._input_channels)
 
-    if "w" not in self._initializers:
-      fan_in_shape = self._kernel_shape + (self._input_channels,)
-      self._initializers["w"] = create_weight_initializer(fan_in_shape,
-                                                          dtype=inputs.dtype)
-
-    return tf.get_variable("w",
-                           shape=weight_shape,
-                           dtype=inputs.dtype,
-                           initializer=self._initializers["w"],
-                           partitioner=self._partitioners.get("w", None),
-                           regularizer=self._regularizers.get("w", None))
+    return self._get_weight("w", weight_shape, inputs.dtype,
+                            self._kernel_shape + (self._input_channels,))
 
   def _apply_conv_transpose(self, inputs, data_format):
     """The transposed conv op for `inputs` laid out as `data_format`."""
@@ -1058,18 +934,6 @@ class _ConvNDTranspose(base.AbstractModule):
     return outputs
 
   @property
-  def output_channels(self):
-    """Number of output channels (a callable given is evaluated once)."""
-    if callable(self._output_channels):
-      self._output_channels = self._output_channels()
-    self._output_channels = int(self._output_channels)
-    return self._output_channels
-
-  @property
-  def kernel_shape(self):
-    return self._kernel_shape
-
-  @property
   def stride(self):
     """Full stride, including the unit batch and channel strides."""
     return self._stride
@@ -1091,50 +955,6 @@ class _ConvNDTranspose(base.AbstractModule):
   def conv_op_padding(self):
     return self._padding
 
-  @property
-  def w(self):
-    self._ensure_is_connected()
-    return self._w
-
-  @property
-  def b(self):
-    self._ensure_is_connected()
-    if not self._use_bias:
-      raise AttributeError(
-          "No bias Variable in Conv2DTranspose Module when `use_bias=False`.")
-    return self._b
-
-  @property
-  def has_bias(self):
-    return self._use_bias
-
-  @property
-  def initializers(self):
-    return self._initializers
-
-  @property
-  def partitioners(self):
-    return self._partitioners
-
-  @property
-  def regularizers(self):
-    return self._regularizers
-
-  @property
-  def data_format(self):
-    return self._data_format
-
-  @property
-  def input_shape(self):
-    self._ensure_is_connected()
-    return self._input_shape
-
-  @property
-  def input_channels(self):
-    if self._input_channels is None:
-      self._ensure_is_connected()
-    return self._input_channels
-
   def _transpose(self, forward_cls, name):
     """Shared body of ConvNDTranspose.transpose()."""
     if name is None:
@@ -1148,7 +968,7 @@ class _ConvNDTranspose(base.AbstractModule):
                        partitioners=self._partitioners,
                        regularizers=self._regularizers,
                        data_format=self._data_format,
-                       custom_getter=self._custom_getter,
+                       custom_getter=self._custom_getter_arg,
                        name=name)
 
 
@@ -1220,7 +1040,7 @@ class CausalConv1D(_ConvND):
     util.deprecation_warning(
         "CausalConv1D is deprecated, please use Conv1D with padding=CAUSAL.")
     _check_data_format(data_format, SUPPORTED_1D_DATA_FORMATS)
-    if padding != CAUSAL:
+    if padding != CAUSAL and tuple(padding) != (CAUSAL,):  # clone() passes a tuple.
       # As upstream: the argument is ignored, the padding is always CAUSAL.
       util.deprecation_warning(
           "You specified a non-causal padding type for CausalConv1D, this has "
@@ -1414,7 +1234,7 @@ class DepthwiseConv2D(_ConvND):
     self._channel_multiplier = _check_channel_multiplier(channel_multiplier)
     _check_data_format(data_format, SUPPORTED_2D_DATA_FORMATS)
     super(DepthwiseConv2D, self).__init__(
-        output_channels=lambda: self._input_channels * self._channel_multiplier,
+        output_channels=lambda: self.input_channels * self._channel_multiplier,
         kernel_shape=kernel_shape, stride=stride, padding=padding,
         use_bias=use_bias, initializers=initializers,
         partitioners=partitioners, regularizers=regularizers,
@@ -1424,15 +1244,8 @@ class DepthwiseConv2D(_ConvND):
   def _construct_w(self, inputs):
     weight_shape = self._kernel_shape + (self._input_channels,
                                          self._channel_multiplier)
-    if "w" not in self._initializers:
-      self._initializers["w"] = create_weight_initializer(self._kernel_shape,
-                                                          dtype=inputs.dtype)
-    return tf.get_variable("w",
-                           shape=weight_shape,
-                           dtype=inputs.dtype,
-                           initializer=self._initializers["w"],
-                           partitioner=self._partitioners.get("w", None),
-                           regularizer=self._regularizers.get("w", None))
+    return self._get_weight("w", weight_shape, inputs.dtype,
+                            self._kernel_shape)
 
   def _apply_conv(self, inputs, w):
     def conv(x, data_format):
@@ -1446,6 +1259,18 @@ class DepthwiseConv2D(_ConvND):
   @property
   def channel_multiplier(self):
     return self._channel_multiplier
+
+  def clone(self, name=None):
+    """A new module with the same configuration (no shared variables)."""
+    return DepthwiseConv2D(
+        channel_multiplier=self._channel_multiplier,
+        kernel_shape=self._kernel_shape, stride=self._stride,
+        padding=self._padding, use_bias=self._use_bias,
+        initializers=self._initializers, partitioners=self._partitioners,
+        regularizers=self._regularizers, data_format=self._data_format,
+        padding_value=self._padding_value,
+        custom_getter=self._custom_getter_arg,
+        name=name or self.module_name + "_clone")
 
 
 class InPlaneConv2D(_ConvND):
@@ -1466,7 +1291,7 @@ class InPlaneConv2D(_ConvND):
     """
     _check_data_format(data_format, SUPPORTED_2D_DATA_FORMATS)
     super(InPlaneConv2D, self).__init__(
-        output_channels=lambda: self._input_channels,
+        output_channels=lambda: self.input_channels,
         kernel_shape=kernel_shape, stride=stride, padding=padding,
         use_bias=use_bias, initializers=initializers,
         partitioners=partitioners, regularizers=regularizers,
@@ -1475,15 +1300,8 @@ class InPlaneConv2D(_ConvND):
 
   def _construct_w(self, inputs):
     weight_shape = self._kernel_shape + (1, 1)
-    if "w" not in self._initializers:
-      self._initializers["w"] = create_weight_initializer(weight_shape[:2],
-                                                          dtype=inputs.dtype)
-    return tf.get_variable("w",
-                           shape=weight_shape,
-                           dtype=inputs.dtype,
-                           initializer=self._initializers["w"],
-                           partitioner=self._partitioners.get("w", None),
-                           regularizer=self._regularizers.get("w", None))
+    return self._get_weight("w", weight_shape, inputs.dtype,
+                            self._kernel_shape)
 
   def _apply_conv(self, inputs, w):
     tiled_weights = tf.tile(w, [1, 1, self._input_channels, 1])
@@ -1495,6 +1313,17 @@ class InPlaneConv2D(_ConvND):
       return _depthwise_with_strides(op, x, self._stride, self._kernel_shape,
                                      self._conv_op_padding, data_format)
     return _channels_last_if_needed(conv, inputs, self._data_format)
+
+  def clone(self, name=None):
+    """A new module with the same configuration (no shared variables)."""
+    return InPlaneConv2D(
+        kernel_shape=self._kernel_shape, stride=self._stride,
+        padding=self._padding, use_bias=self._use_bias,
+        initializers=self._initializers, partitioners=self._partitioners,
+        regularizers=self._regularizers, data_format=self._data_format,
+        padding_value=self._padding_value,
+        custom_getter=self._custom_getter_arg,
+        name=name or self.module_name + "_clone")
 
 
 class _SeparableConv(_ConvND):
@@ -1525,25 +1354,10 @@ class _SeparableConv(_ConvND):
     pointwise_input_size = self._channel_multiplier * self._input_channels
     pointwise_weight_shape = (1, 1, pointwise_input_size, self.output_channels)
 
-    if "w_dw" not in self._initializers:
-      self._initializers["w_dw"] = create_weight_initializer(
-          depthwise_weight_shape[:2], dtype=inputs.dtype)
-    if "w_pw" not in self._initializers:
-      self._initializers["w_pw"] = create_weight_initializer(
-          pointwise_weight_shape[:3], dtype=inputs.dtype)
-
-    w_dw = tf.get_variable("w_dw",
-                           shape=depthwise_weight_shape,
-                           dtype=inputs.dtype,
-                           initializer=self._initializers["w_dw"],
-                           partitioner=self._partitioners.get("w_dw", None),
-                           regularizer=self._regularizers.get("w_dw", None))
-    w_pw = tf.get_variable("w_pw",
-                           shape=pointwise_weight_shape,
-                           dtype=inputs.dtype,
-                           initializer=self._initializers["w_pw"],
-                           partitioner=self._partitioners.get("w_pw", None),
-                           regularizer=self._regularizers.get("w_pw", None))
+    w_dw = self._get_weight("w_dw", depthwise_weight_shape, inputs.dtype,
+                            depthwise_weight_shape[:2])
+    w_pw = self._get_weight("w_pw", pointwise_weight_shape, inputs.dtype,
+                            pointwise_weight_shape[:3])
     return w_dw, w_pw
 
   def _apply_conv(self, inputs, w):
@@ -1609,7 +1423,7 @@ class _SeparableConv(_ConvND):
                       regularizers=self._regularizers,
                       data_format=self._data_format,
                       padding_value=self._padding_value,
-                      custom_getter=self._custom_getter,
+                      custom_getter=self._custom_getter_arg,
                       name=name)
 
 
