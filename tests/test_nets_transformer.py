@@ -185,7 +185,11 @@ def test_residual_dropout_wrapper():
     out_train = none(x, is_training=True)
     with pytest.raises(ValueError, match="is_training"):
       none(x)
+    flag = tf.placeholder(tf.bool, [])
+    out_flag = none(x, is_training=flag)
     out_v, both_v, train_v = _run((out, out_both, out_train))
+    flag_v = _run(out_flag, {flag: False})
+    np.testing.assert_allclose(flag_v, 2. * x_np)
   np.testing.assert_allclose(out_v, x_np + 6. * _np_layer_norm(x_np),
                              rtol=1e-4, atol=1e-5)
   np.testing.assert_allclose(both_v, _np_layer_norm(x_np), rtol=1e-4,

@@ -17,6 +17,7 @@ from sonnet.python.modules import rnn_core
 from sonnet.python.modules import util
 from sonnet.python.modules.nets import mlp as snt_mlp
 import tensorflow.compat.v1 as tf
+from tensorflow.python.framework import smart_cond
 
 AttentionState = collections.namedtuple(
     "AttentionState", ("queries", "keys", "values", "logits", "weights",
@@ -57,6 +58,12 @@ def rel_shift(position_logits):
   return shifted
 
 
+def _maybe_dropout(x, is_training, rate):
+  """Dropout when `is_training` (a Python bool or a boolean tensor)."""
+  return smart_cond.smart_cond(
+      is_training, lambda: tf.nn.dropout(x, rate=rate), lambda: x)
+
+
 def _layer_norm(inputs):
   """LayerNorm over the last axis (through BatchApply for rank > 2)."""
   if inputs.get_shape().ndims > 2:
@@ -86,7 +93,8 @@ class ResidualDropoutWrapper(base.AbstractModule):
 
   `layer_norm` is one of `"input"`, `"output"`, `"both"` or `"none"`. The
   wrapped layer may return `(output, state)`; the state is passed through.
-  Calls must pass `is_training` (a Python bool) as a keyword argument.
+  Calls must pass `is_training` (a Python bool or boolean tensor) as a
+  keyword argument.
   """
 
   def __init__(self, layer, dropout_rate, layer_norm="input",
@@ -108,8 +116,8 @@ class ResidualDropoutWrapper(base.AbstractModule):
     module_state = None
     if isinstance(module_output, tuple):
       module_output, module_state = module_output
-    if kwargs["is_training"]:
-      module_output = tf.nn.dropout(module_output, rate=self._dropout_rate)
+    module_output = _maybe_dropout(module_output, kwargs["is_training"],
+                                   self._dropout_rate)
     output = inputs + module_output
     if self._layer_norm in ("both", "output"):
       output = _layer_norm(output)
@@ -373,8 +381,7 @@ class MultiheadAttention(base.AbstractModule):
       logits += mask
 
     weights = tf.nn.softmax(logits)
-    if is_training:
-      weights = tf.nn.dropout(weights, rate=1. - dropout_keep_prob)
+    weights = _maybe_dropout(weights, is_training, 1. - dropout_keep_prob)
     output_transpose = tf.einsum("bhij,bhjk->bihk", weights, v)  # [B,L,H,V]
     attended_inputs = basic.BatchReshape([query_size, embedding_size])(
         output_transpose)
@@ -474,7 +481,7 @@ class TransformerTower(base.AbstractModule):
       state: optional per-layer memories (tensors `[B, M, HV]` or
         `CompressedMemoryState`s).
       condition: optional `[B, D']` appended to every time step.
-      is_training: Python bool, enables dropout.
+      is_training: Python bool or boolean tensor, enables dropout.
 
     Returns:
       `(output, list of AttentionState)`.
@@ -508,8 +515,8 @@ class TransformerTower(base.AbstractModule):
           sequence_length=chunk_size + memory_size,
           hidden_size=input_width,
           clamp_value=self._clamp_time_range)
-      if is_training:
-        key_positions = tf.nn.dropout(key_positions, rate=self._dropout_rate)
+      key_positions = _maybe_dropout(key_positions, is_training,
+                                     self._dropout_rate)
       key_positions = tf.cast(key_positions, dtype=inputs.dtype)
       query_positions = key_positions[:, -chunk_size:, :]
       self._positional_encodings.append((key_positions, query_positions))
@@ -856,7 +863,8 @@ class CompressiveTransformer(rnn_core.RNNCore):
     next_state = tuple(next_state)
 
     compression_loss = tf.add_n(compression_losses) / self._num_layers
-    if is_training:
+    # A boolean tensor may be True at run time, so its loss is collected too.
+    if smart_cond.smart_constant_value(is_training) is not False:
       tf.add_to_collections("auxiliary_losses", compression_loss)
     if self._export_stats:
       self._export_attention_stats(attention_state, compression_losses,
