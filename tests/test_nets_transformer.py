@@ -46,7 +46,7 @@ def test_rel_shift_example_and_error():
                                            [5, 4, 3, 2, 1]])
     x = np.random.RandomState(0).randn(2, 3, 4, 6)
     np.testing.assert_allclose(
-        _run(transformer.rel_shift(tf.constant(x)), init=False),
+        _run(transformer.rel_shift(x), init=False),
         _np_rel_shift(x))
     with pytest.raises(ValueError, match="4D"):
       transformer.rel_shift(tf.zeros([2, 3, 4]))

@@ -42,6 +42,7 @@ def rel_shift(position_logits):
   Raises:
     ValueError: if the input is not rank 4.
   """
+  position_logits = tf.convert_to_tensor(position_logits)
   if position_logits.get_shape().ndims != 4:
     raise ValueError("Expected 4D position logits.")
   input_shape = tf.shape(position_logits)
@@ -153,6 +154,7 @@ def create_mask(inputs, state, equal_window):
   Returns:
     The additive mask (0 = visible, -1e6 = masked).
   """
+  inputs = tf.convert_to_tensor(inputs)
   chunk_size = inputs.get_shape().as_list()[1]
   dtype = inputs.dtype
   mask = future_mask(chunk_size, dtype)
