@@ -396,3 +396,31 @@ def test_dict_custom_getter_routes_relative_to_each_module():
   again = backward.transpose(name="dec")
   again(backward(forward(x)))
   assert seen[-1] == "dec/w"
+
+
+def _identity_getter(getter, *args, **kwargs):
+  # A tensor, not a resource variable, so that the gradient checker can feed
+  # perturbed weights.
+  return tf.identity(getter(*args, **kwargs))
+
+
+@pytest.mark.parametrize("data_format", ["NCHW", "NWC"])
+def test_transpose_gradients(data_format):
+  if data_format == "NCHW":
+    module = snt.Conv2DTranspose(2, kernel_shape=(3, 2), stride=(2, 1),
+                                 data_format="NCHW",
+                                 custom_getter=_identity_getter)
+    shape = [1, 2, 3, 2]
+  else:
+    module = snt.Conv1DTranspose(2, kernel_shape=3, stride=2,
+                                 padding="VALID", custom_getter=_identity_getter)
+    shape = [1, 3, 2]
+  x = tf.constant(np.random.RandomState(0).randn(*shape))
+  y = module(x)
+  with tf.Session() as sess:
+    sess.run(tf.global_variables_initializer())
+    err = tf.test.compute_gradient_error(
+        [x, module.w, module.b],
+        [shape, module.w.get_shape().as_list(), [2]],
+        y, y.get_shape().as_list())
+  assert err < 1e-6

@@ -334,3 +334,21 @@ def test_variant_clones_and_unconnected_output_channels():
         tf.ones(shape)).get_shape()
   assert depthwise.clone().channel_multiplier == 2
   assert depthwise.output_channels == 6
+
+
+def _identity_getter(getter, *args, **kwargs):
+  return tf.identity(getter(*args, **kwargs))  # Feedable for the checker.
+
+
+def test_separable_gradients_unequal_strides_channels_first():
+  module = snt.SeparableConv2D(2, 2, (2, 3), stride=(2, 1), data_format="NCHW",
+                               custom_getter=_identity_getter)
+  x = tf.constant(np.random.RandomState(0).randn(1, 2, 5, 4))
+  y = module(x)
+  with tf.Session() as sess:
+    sess.run(tf.global_variables_initializer())
+    err = tf.test.compute_gradient_error(
+        [x, module.w_dw, module.w_pw, module.b],
+        [[1, 2, 5, 4], [2, 3, 2, 2], [1, 1, 4, 2], [2]],
+        y, y.get_shape().as_list())
+  assert err < 1e-6
