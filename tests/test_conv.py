@@ -155,7 +155,7 @@ def test_create_initializers():
   np.testing.assert_array_equal(_run(b_init([5])), np.zeros(5))
 
 
-# --- forward convolution values -------------------------------------------------
+# --- forward convolution values -----------------------------------------------
 
 
 def _check_conv(n, padding, stride, rate, data_format, padding_value="CONSTANT",
@@ -292,7 +292,7 @@ def test_conv_gradients_channels_first():
   assert err < 1e-6
 
 
-# --- variables, properties ------------------------------------------------------
+# --- variables, properties ----------------------------------------------------
 
 
 @pytest.mark.parametrize("n", [1, 2, 3])
@@ -403,7 +403,7 @@ def test_conv_shares_variables_and_reconnects_other_sizes():
   np.testing.assert_allclose(va[0, 2, 2], vb[0, 2, 2], rtol=1e-6)
 
 
-# --- errors -----------------------------------------------------------------------
+# --- errors -------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("n", [1, 2, 3])
@@ -453,7 +453,7 @@ def test_conv_constructor_errors():
     snt.Conv2D("four", 3)
 
 
-# --- masks --------------------------------------------------------------------------
+# --- masks --------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("mask_shape", [(3, 3), (3, 3, 2), (3, 3, 2, 4)])
@@ -521,7 +521,7 @@ def test_conv_mask_errors():
     module(tf.ones([1, 5, 5, 1]))
 
 
-# --- clone, CPU/GPU layout handling ---------------------------------------------
+# --- clone, CPU/GPU layout handling -------------------------------------------
 
 
 def test_conv_clone():
@@ -571,7 +571,7 @@ def test_channels_first_native_with_gpu_unless_pinned_to_cpu(monkeypatch):
   np.testing.assert_allclose(value, expected, rtol=1e-4, atol=1e-4)
 
 
-# --- the reference itself -----------------------------------------------------------
+# --- the reference itself -----------------------------------------------------
 
 
 def test_reference_conv_matches_hand_computed():

@@ -255,7 +255,7 @@ def test_transpose_partitioned_and_regularized():
   assert _run(out).shape == (1, 4, 4, 4)
 
 
-# --- transpose() pairs --------------------------------------------------------------
+# --- transpose() pairs --------------------------------------------------------
 
 
 @pytest.mark.parametrize("n", [1, 2, 3])
@@ -413,7 +413,8 @@ def test_transpose_gradients(data_format):
     shape = [1, 2, 3, 2]
   else:
     module = snt.Conv1DTranspose(2, kernel_shape=3, stride=2,
-                                 padding="VALID", custom_getter=_identity_getter)
+                                 padding="VALID",
+                                 custom_getter=_identity_getter)
     shape = [1, 3, 2]
   x = tf.constant(np.random.RandomState(0).randn(*shape))
   y = module(x)

@@ -1,4 +1,4 @@
-"""Tests for CausalConv1D, DepthwiseConv2D, InPlaneConv2D, SeparableConv1D/2D."""
+"""Tests for CausalConv1D, DepthwiseConv2D, InPlaneConv2D and SeparableConv*."""
 
 import conv_reference as ref
 import numpy as np
@@ -37,7 +37,7 @@ def _pads(padding, padding_value, in_sizes, kernel, stride, rate):
   return ref.module_pads(padding, kernel, rate)
 
 
-# --- DepthwiseConv2D ----------------------------------------------------------------
+# --- DepthwiseConv2D ----------------------------------------------------------
 
 
 @pytest.mark.parametrize("data_format", ["NHWC", "NCHW"])
@@ -122,7 +122,7 @@ def test_depthwise_errors():
     module(tf.ones([1, 4, 4, 3]))
 
 
-# --- InPlaneConv2D ---------------------------------------------------------------------
+# --- InPlaneConv2D ------------------------------------------------------------
 
 
 @pytest.mark.parametrize("data_format", ["NHWC", "NCHW"])
@@ -160,7 +160,7 @@ def test_in_plane_variables():
     snt.InPlaneConv2D(3, data_format="NDHWC")
 
 
-# --- SeparableConv2D / SeparableConv1D -------------------------------------------------
+# --- SeparableConv2D / SeparableConv1D ----------------------------------------
 
 
 def _separable_reference(x_last, w_dw, w_pw, stride, rate, pads, mode):
@@ -263,7 +263,8 @@ def test_separable_errors_and_options():
   with pytest.raises(ValueError, match="Invalid data_format"):
     snt.SeparableConv2D(2, 1, 3, data_format="NCW")
   with pytest.raises(TypeError):
-    snt.SeparableConv2D(2, 1, 3, mask=np.ones((3, 3)))  # pylint: disable=unexpected-keyword-arg
+    # pylint: disable=unexpected-keyword-arg
+    snt.SeparableConv2D(2, 1, 3, mask=np.ones((3, 3)))
   module = snt.SeparableConv2D(
       3, 2, 3, use_bias=False,
       regularizers={"w_dw": tf.nn.l2_loss, "w_pw": tf.nn.l2_loss},
@@ -278,7 +279,7 @@ def test_separable_errors_and_options():
   clone(tf.ones([1, 4, 4, 2]))
 
 
-# --- CausalConv1D -----------------------------------------------------------------------
+# --- CausalConv1D -------------------------------------------------------------
 
 
 @pytest.mark.parametrize("data_format", ["NWC", "NCW"])
@@ -352,3 +353,8 @@ def test_separable_gradients_unequal_strides_channels_first():
         [[1, 2, 5, 4], [2, 3, 2, 2], [1, 1, 4, 2], [2]],
         y, y.get_shape().as_list())
   assert err < 1e-6
+
+
+@pytest.mark.parametrize("padding", ["SAME", None, 3, ("CAUSAL",)])
+def test_causal_conv_1d_any_padding_argument_gives_causal(padding):
+  assert snt.CausalConv1D(1, 3, padding=padding).paddings == ("CAUSAL",)

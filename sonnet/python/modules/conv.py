@@ -1040,7 +1040,7 @@ class CausalConv1D(_ConvND):
     util.deprecation_warning(
         "CausalConv1D is deprecated, please use Conv1D with padding=CAUSAL.")
     _check_data_format(data_format, SUPPORTED_1D_DATA_FORMATS)
-    if padding != CAUSAL and tuple(padding) != (CAUSAL,):  # clone() passes a tuple.
+    if padding not in (CAUSAL, (CAUSAL,), [CAUSAL]):  # clone() gives a tuple.
       # As upstream: the argument is ignored, the padding is always CAUSAL.
       util.deprecation_warning(
           "You specified a non-causal padding type for CausalConv1D, this has "
