@@ -46,9 +46,6 @@ struct Sample {
   bool valid[4];
 };
 
-SONNET_RS_FN double FloorOf(double v) { return floor(v); }
-SONNET_RS_FN float FloorOf(float v) { return floorf(v); }
-
 // Fills `s` for point (x, y) of an image of `height` x `width` x `channels`.
 // Returns false (and leaves `s` unspecified) when the point lies outside the
 // strict sampling region, in which case it contributes nothing.
@@ -59,12 +56,16 @@ SONNET_RS_FN bool MakeSample(A x, A y, int64_t height, int64_t width,
         y < static_cast<A>(height))) {
     return false;
   }
-  const A fxa = FloorOf(x);
-  const A fya = FloorOf(y);
-  // -1 <= fx, fy here, and they are below width/height (up to rounding of
-  // static_cast<A>(width), which the integer checks below absorb).
-  const int64_t fx = static_cast<int64_t>(fxa);
-  const int64_t fy = static_cast<int64_t>(fya);
+  // floor(x) by truncation, exact and cheap (no libm call on CPUs without
+  // SSE4.1): here -1 < x < width <= 2**63, so the conversion is defined.
+  // fx, fy >= -1, and they are below width / height up to the rounding of
+  // static_cast<A>(width), which the integer checks below absorb.
+  int64_t fx = static_cast<int64_t>(x);
+  int64_t fy = static_cast<int64_t>(y);
+  if (static_cast<A>(fx) > x) --fx;
+  if (static_cast<A>(fy) > y) --fy;
+  const A fxa = static_cast<A>(fx);
+  const A fya = static_cast<A>(fy);
   const int64_t cx = fx + 1;
   const int64_t cy = fy + 1;
   // cx - x computed as 1 - (x - fx): x - fx is exact, whereas fx + 1 may

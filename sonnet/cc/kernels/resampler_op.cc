@@ -127,17 +127,17 @@ void ForwardPointsCpu(const T* data, const T* warp, T* out, const Dims& d,
   int64_t p = start - b * d.points;
   for (int64_t i = start; i < limit; ++i) {
     const T* image = data + b * image_size;
-    T* o = out + i * C;
+    T* __restrict__ o = out + i * C;
     Sample<A> s;
     if (!MakeSample<A>(static_cast<A>(warp[2 * i]),
                        static_cast<A>(warp[2 * i + 1]), d.height, d.width, C,
                        &s)) {
       std::fill(o, o + C, T(0));
     } else if (s.valid[0] && s.valid[1] && s.valid[2] && s.valid[3]) {
-      const T* p0 = image + s.offset[0];
-      const T* p1 = image + s.offset[1];
-      const T* p2 = image + s.offset[2];
-      const T* p3 = image + s.offset[3];
+      const T* __restrict__ p0 = image + s.offset[0];
+      const T* __restrict__ p1 = image + s.offset[1];
+      const T* __restrict__ p2 = image + s.offset[2];
+      const T* __restrict__ p3 = image + s.offset[3];
       const A w0 = s.weight[0], w1 = s.weight[1], w2 = s.weight[2],
               w3 = s.weight[3];
       for (int64_t c = 0; c < C; ++c) {
@@ -180,10 +180,10 @@ void GradBatchesCpu(const T* data, const T* warp, const T* grad_out,
                          &s)) {
         // Outside the sampling region: zero gradient.
       } else if (s.valid[0] && s.valid[1] && s.valid[2] && s.valid[3]) {
-        const T* p0 = image + s.offset[0];
-        const T* p1 = image + s.offset[1];
-        const T* p2 = image + s.offset[2];
-        const T* p3 = image + s.offset[3];
+        const T* __restrict__ p0 = image + s.offset[0];
+        const T* __restrict__ p1 = image + s.offset[1];
+        const T* __restrict__ p2 = image + s.offset[2];
+        const T* __restrict__ p3 = image + s.offset[3];
         G* q0 = grad_image + s.offset[0];
         G* q1 = grad_image + s.offset[1];
         G* q2 = grad_image + s.offset[2];
