@@ -60,9 +60,12 @@ build/native/resampler_cuda_check: sonnet/cc/tests/resampler_cuda_check.cu.cc so
 	$(NVCC) -std=c++17 -x cu -I. -c sonnet/cc/kernels/resampler_op_gpu.cu.cc -o build/native/resampler_op_gpu.o
 	$(NVCC) -std=c++17 -x cu -I. sonnet/cc/tests/resampler_cuda_check.cu.cc sonnet/cc/kernels/resampler_op_gpu.cu.cc -o $@
 
-resampler-cuda: build/native/resampler_cuda_check
-	@echo "resampler CUDA: kernels, harness and GPU kernel registration compiled (compile only, no GPU here);" \
-	  "on a GPU machine run build/native/resampler_cuda_check"
+resampler-cuda:
+	@if command -v $(NVCC) >/dev/null; then \
+	  $(MAKE) --no-print-directory build/native/resampler_cuda_check && \
+	  echo "resampler CUDA: kernels, harness and GPU kernel registration compiled (compile only, no GPU here);" \
+	    "on a GPU machine run build/native/resampler_cuda_check"; \
+	else echo "resampler CUDA: SKIPPED, no nvcc found (set NVCC=/path/to/nvcc)"; fi
 
 build/asan/_resampler.so: $(RESAMPLER_SRCS) $(RESAMPLER_HDRS) | $(VENV)/.deps
 	@mkdir -p build/asan

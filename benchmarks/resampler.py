@@ -87,20 +87,31 @@ def smooth_warp(rng, warp_shape, height, width):
   return warp.astype(np.float32)
 
 
-def best_time(run, min_seconds, repeats=5):
-  """Best per-call time over `repeats` loops each lasting >= min_seconds."""
+CPU_TIMES = {}  # Best process CPU time per call, keyed like the results.
+
+
+def best_time(run, min_seconds, repeats=5, key=None):
+  """Best per-call wall time over `repeats` loops each >= min_seconds.
+
+  With `key`, also records the best process CPU time per call (all threads)
+  in CPU_TIMES: a measure of work done that other load on the machine
+  barely disturbs.
+  """
   run()
   run()
   start = time.perf_counter()
   run()
   once = max(time.perf_counter() - start, 1e-6)
   loops = max(1, int(min_seconds / once))
-  best = float("inf")
+  best = best_cpu = float("inf")
   for _ in range(repeats):
-    start = time.perf_counter()
+    start, start_cpu = time.perf_counter(), time.process_time()
     for _ in range(loops):
       run()
     best = min(best, (time.perf_counter() - start) / loops)
+    best_cpu = min(best_cpu, (time.process_time() - start_cpu) / loops)
+  if key is not None:
+    CPU_TIMES[key] = best_cpu
   return best
 
 
@@ -185,9 +196,10 @@ def bench_shape(data_shape, warp_shape, min_seconds, threads):
       for name, (fwd, both) in graphs.items():
         fwd_op, both_ops = fwd.op, list({t.op for t in both})
         results[name, "fwd"] = best_time(lambda: sess.run(fwd_op),
-                                         min_seconds)
+                                         min_seconds, key=(name, "fwd"))
         results[name, "fwd+bwd"] = best_time(lambda: sess.run(both_ops),
-                                             min_seconds)
+                                             min_seconds,
+                                             key=(name, "fwd+bwd"))
     op_fwd = graphs["op"][0].op
     op_both = list({t.op for t in graphs["op"][1]})
     for t in (1, threads):
@@ -208,6 +220,10 @@ def main(argv):
   print("Resampler benchmark, float32, best of 5 loops of >= {:.2f}s; "
         "sessions with {} intra-op threads (machine has {} CPUs)".format(
             min_seconds, threads, os.cpu_count()))
+  if hasattr(os, "getloadavg"):
+    print("load average before the run: {:.1f} (other work on the machine "
+          "inflates wall times; CPU-time ratios are printed too)".format(
+              os.getloadavg()[0]))
   bandwidth = copy_bandwidth(min_seconds)
   print("memory bandwidth (256 MiB array copy, bytes read + written, best of "
         "1 and 2 threads): {:.2f} GB/s".format(bandwidth / 1e9))
@@ -225,6 +241,12 @@ def main(argv):
             "xla {:8.3f} ms ({:5.1f}x op, xla {:4.1f}x faster than composite)"
             " {}".format(kind, op * 1e3, comp * 1e3, comp / op, xla * 1e3,
                          xla / op, comp / xla, "ok" if ok else "MISSED"))
+      cpu = {k: CPU_TIMES[k, kind] for k in ("op", "composite", "xla")}
+      print("  {:8s} CPU time per call: op {:8.3f} ms | composite {:8.3f} ms"
+            " ({:5.1f}x op) | xla {:8.3f} ms ({:5.1f}x op)".format(
+                "", cpu["op"] * 1e3, cpu["composite"] * 1e3,
+                cpu["composite"] / cpu["op"], cpu["xla"] * 1e3,
+                cpu["xla"] / cpu["op"]))
     fraction = nbytes / r["op", "fwd"] / bandwidth
     ok = fraction >= TARGET_BANDWIDTH
     met &= ok
