@@ -127,6 +127,8 @@ def test_default_transpose_size():
     f([4], 1, kernel_shape=3, padding="FULL")
   with pytest.raises(snt.UnderspecifiedError):
     f([None, 3], 2)
+  with pytest.raises(TypeError):  # What upstream raised.
+    f([None, 3], 2)
 
 
 def test_verify_inputs_and_channel_index():

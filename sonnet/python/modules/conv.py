@@ -247,6 +247,13 @@ def _apply_bias(inputs, outputs, channel_index, data_format, output_channels,
   return b, outputs
 
 
+class _UnknownSizeError(base.UnderspecifiedError, TypeError):
+  """A spatial size needed to infer a transposed conv's output is unknown.
+
+  Also a `TypeError`, which upstream raised here (from `None * stride`).
+  """
+
+
 def _default_transpose_size(input_shape, stride, kernel_shape=None,
                             padding=SAME):
   """Spatial output size of a transposed conv that inverts a forward conv.
@@ -268,7 +275,7 @@ def _default_transpose_size(input_shape, stride, kernel_shape=None,
     raise TypeError("input_shape is None; if using Sonnet, are you sure you "
                     "have connected the module to inputs?")
   if any(size is None for size in input_shape):
-    raise base.UnderspecifiedError(
+    raise _UnknownSizeError(
         "Cannot infer the output_shape of a transposed convolution from input "
         "spatial shape {}: all spatial dimensions must be known; pass "
         "output_shape explicitly.".format(tuple(input_shape)))
