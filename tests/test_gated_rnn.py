@@ -744,3 +744,53 @@ def test_conv_lstm_configuration():
     strided = snt.Conv2DLSTM(input_shape=(4, 4, 2), output_channels=8,
                              kernel_shape=3, stride=2)
     assert strided.output_size == tf.TensorShape([4, 4, 2])
+
+
+# --- the LSTM's custom-gradient gate product -------------------------------------
+
+
+def test_lstm_gates_gradient_numerically():
+  with tf.Graph().as_default():
+    rs = np.random.RandomState(0)
+    tensors = [tf.constant(rs.randn(*shape)) for shape in
+               ((2, 3), (2, 4), (7, 16), (16,))]
+    gates = gated_rnn._lstm_gates(*tensors)  # pylint: disable=protected-access
+    loss = tf.reduce_sum(tf.square(gates) * tf.constant(rs.randn(2, 16)))
+    with tf.Session() as sess:
+      ref = tf.matmul(tf.concat(tensors[:2], 1), tensors[2]) + tensors[3]
+      np.testing.assert_allclose(*sess.run((gates, ref)), rtol=1e-12)
+      for tensor in tensors:
+        err = tf.test.compute_gradient_error(
+            tensor, tensor.get_shape().as_list(), loss, [])
+        assert err < 1e-8, (tensor.name, err)
+
+
+def test_lstm_gradients_match_plain_graph():
+  """LSTM gradients (custom gate product) equal those of the plain equations."""
+  with tf.Graph().as_default():
+    lstm = snt.LSTM(H, use_peepholes=True)
+    x = tf.constant(rand(2, 4, I, seed=1))
+    out, _ = tf.nn.dynamic_rnn(lstm, x, dtype=tf.float32)
+    w, b, wf, wi, wo = lstm.get_variables()
+
+    def ref_step(x_t, state):
+      h, c = state
+      i, j, f, o = tf.split(tf.matmul(tf.concat([x_t, h], 1), w) + b, 4, 1)
+      c = tf.sigmoid(f + wf * c + 1.0) * c + tf.sigmoid(i + wi * c) * tf.tanh(j)
+      h = tf.tanh(c + wo * c) * tf.sigmoid(o)
+      return h, (h, c)
+
+    state = (tf.zeros([2, H]), tf.zeros([2, H]))
+    ref_out = []
+    for t in range(4):
+      h, state = ref_step(x[:, t], state)
+      ref_out.append(h)
+    ref_out = tf.stack(ref_out, 1)
+    weights = tf.constant(rand(2, 4, H, seed=2))
+    params = [x, w, b, wf, wi, wo]
+    grads = tf.gradients(tf.reduce_sum(out * weights), params)
+    ref_grads = tf.gradients(tf.reduce_sum(ref_out * weights), params)
+    values = run((out, ref_out, grads, ref_grads))
+  np.testing.assert_allclose(values[0], values[1], rtol=1e-5, atol=1e-6)
+  for grad, ref_grad in zip(values[2], values[3]):
+    np.testing.assert_allclose(grad, ref_grad, rtol=1e-4, atol=1e-6)
