@@ -1,4 +1,4 @@
-r"""A Bayesian RNN (Bayes by Backprop, Fortunato et al. 2017) on Tiny Shakespeare.
+r"""A Bayesian RNN (Bayes by Backprop, Fortunato et al. 2017), Tiny Shakespeare.
 
 The character-level counterpart of Sonnet 1's `brnn_ptb.py`: every weight of
 the embedding, the LSTMs and the output layer's matrix has a diagonal
@@ -29,19 +29,21 @@ if __package__ in (None, ''):  # run as a script: make `examples` importable
 from examples import dataset_shakespeare  # pylint: disable=g-import-not-at-top
 
 FLAGS = flags.FLAGS
-flags.DEFINE_integer('embedding_size', 64, 'Character embedding size.')
-flags.DEFINE_integer('hidden_size', 128, 'LSTM size.')
-flags.DEFINE_integer('n_layers', 2, 'Number of LSTM layers.')
-flags.DEFINE_integer('batch_size', 20, 'Batch size.')
-flags.DEFINE_integer('unroll_steps', 50, 'Truncated BPTT length.')
-flags.DEFINE_integer('num_training_iterations', 2000, 'Training iterations.')
-flags.DEFINE_integer('report_interval', 200, 'Iterations between reports.')
-flags.DEFINE_float('lr_start', 1.0, 'SGD learning rate.')
-flags.DEFINE_float('max_grad_norm', 5.0, 'Gradient clipping norm limit.')
-flags.DEFINE_float('prior_pi', 0.25, 'Weight of the wide prior component.')
-flags.DEFINE_float('prior_sigma1', np.exp(-1.0), 'Wide prior stddev.')
-flags.DEFINE_float('prior_sigma2', np.exp(-7.0), 'Narrow prior stddev.')
-flags.DEFINE_string('logdir', '', 'Checkpoints go here ("" = none).')
+def define_flags():
+  """Defines the command-line flags of this script (when run as one)."""
+  flags.DEFINE_integer('embedding_size', 64, 'Character embedding size.')
+  flags.DEFINE_integer('hidden_size', 128, 'LSTM size.')
+  flags.DEFINE_integer('n_layers', 2, 'Number of LSTM layers.')
+  flags.DEFINE_integer('batch_size', 20, 'Batch size.')
+  flags.DEFINE_integer('unroll_steps', 50, 'Truncated BPTT length.')
+  flags.DEFINE_integer('num_training_iterations', 2000, 'Training iterations.')
+  flags.DEFINE_integer('report_interval', 200, 'Iterations between reports.')
+  flags.DEFINE_float('lr_start', 1.0, 'SGD learning rate.')
+  flags.DEFINE_float('max_grad_norm', 5.0, 'Gradient clipping norm limit.')
+  flags.DEFINE_float('prior_pi', 0.25, 'Weight of the wide prior component.')
+  flags.DEFINE_float('prior_sigma1', np.exp(-1.0), 'Wide prior stddev.')
+  flags.DEFINE_float('prior_sigma2', np.exp(-7.0), 'Narrow prior stddev.')
+  flags.DEFINE_string('logdir', '', 'Checkpoints go here ("" = none).')
 
 
 class ScaleMixturePrior(object):
@@ -122,8 +124,8 @@ def train(num_training_iterations=2000, report_interval=200, embedding_size=64,
         num_steps=unroll_steps, batch_size=batch_size, subset=s,
         name='shake_' + s) for s in ('train', 'valid')}
     vocab_size = datasets['train'].vocab_size
-    num_batches = datasets['train']._source.num_tokens // (  # pylint: disable=protected-access
-        batch_size * unroll_steps)
+    num_tokens = len(dataset_shakespeare.read_text('train'))
+    num_batches = num_tokens // (batch_size * unroll_steps)
     sampling_mode = tf.placeholder_with_default(
         tf.constant(bbb.EstimatorModes.sample), [], name='sampling_mode')
     embed, core, output_linear = build_modules(
@@ -203,4 +205,5 @@ def main(argv):
 
 
 if __name__ == '__main__':
+  define_flags()
   app.run(main)

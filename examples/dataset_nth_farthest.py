@@ -2,7 +2,8 @@
 
 Each sample has `num_objects` random vectors in [-1, 1]^num_features; given a
 reference object and a rank n, the label is the index of the object at
-position n when the objects are sorted by their distance to the reference. Each input row is
+position n when the objects are sorted by their distance to the reference.
+Each input row is
 `[features, one-hot object id, one-hot reference id, one-hot n]`, and the rows
 are shuffled.
 """
@@ -12,7 +13,7 @@ import tensorflow.compat.v1 as tf
 
 
 class NthFarthest(object):
-  """Batches of the task: `get_batch()` → (inputs [B, N, F + 3N], labels [B])."""
+  """Batches: `get_batch()` gives inputs `[B, N, F + 3N]` and labels `[B]`."""
 
   def __init__(self, batch_size, num_objects, num_features, seed=None):
     self._batch_size = batch_size

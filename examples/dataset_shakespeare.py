@@ -1,6 +1,7 @@
 """Tiny Shakespeare as a Sonnet module producing one-hot character batches.
 
-The text ships with the examples (`examples/data/ts.{train,valid,test}.txt.bz2`).
+The text ships with the examples (`examples/data/ts.{train,valid,test}.txt.bz2`,
+bz2-compressed).
 The vocabulary is built from the training text: the special tokens `_unk_`,
 `_null_`, `_eos_`, `|` then every character in order of first appearance
 (newlines become `|`; unknown characters map to `_unk_`).

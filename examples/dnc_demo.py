@@ -21,10 +21,12 @@ if __package__ in (None, ''):  # run as a script: make `examples` importable
 from examples import dnc_repeat_copy  # pylint: disable=g-import-not-at-top
 
 FLAGS = flags.FLAGS
-flags.DEFINE_integer('demo_iterations', 400, 'Training iterations.')
-flags.DEFINE_integer('demo_report_interval', 50, 'Iterations between lines.')
-flags.DEFINE_float('demo_learning_rate', 1e-3, 'RMSProp learning rate.')
-flags.DEFINE_integer('demo_seed', 0, 'Graph-level random seed.')
+def define_flags():
+  """Defines the command-line flags of this script (when run as one)."""
+  flags.DEFINE_integer('demo_iterations', 400, 'Training iterations.')
+  flags.DEFINE_integer('demo_report_interval', 50, 'Iterations between lines.')
+  flags.DEFINE_float('demo_learning_rate', 1e-3, 'RMSProp learning rate.')
+  flags.DEFINE_integer('demo_seed', 0, 'Graph-level random seed.')
 
 
 def run_demo(num_iterations=400, report_interval=50, learning_rate=1e-3,
@@ -48,4 +50,5 @@ def main(argv):
 
 
 if __name__ == '__main__':
+  define_flags()
   app.run(main)

@@ -32,35 +32,38 @@ from examples import repeat_copy  # pylint: disable=g-import-not-at-top
 
 FLAGS = flags.FLAGS
 
-# Model.
-flags.DEFINE_integer('hidden_size', 64, 'Size of the LSTM hidden layer.')
-flags.DEFINE_integer('memory_size', 16, 'Number of memory slots.')
-flags.DEFINE_integer('word_size', 16, 'Width of each memory slot.')
-flags.DEFINE_integer('num_write_heads', 1, 'Number of memory write heads.')
-flags.DEFINE_integer('num_read_heads', 4, 'Number of memory read heads.')
-flags.DEFINE_integer('clip_value', 20,
-                     'Maximum absolute value of controller and DNC outputs.')
-# Optimizer.
-flags.DEFINE_float('max_grad_norm', 50, 'Gradient clipping norm limit.')
-flags.DEFINE_float('learning_rate', 1e-4, 'Optimizer learning rate.')
-flags.DEFINE_float('optimizer_epsilon', 1e-10, 'Epsilon of RMSProp.')
-# Task.
-flags.DEFINE_integer('batch_size', 16, 'Batch size for training.')
-flags.DEFINE_integer('num_bits', 4, 'Width of each vector to copy.')
-flags.DEFINE_integer('min_length', 1, 'Lower limit on pattern length.')
-flags.DEFINE_integer('max_length', 2, 'Upper limit on pattern length.')
-flags.DEFINE_integer('min_repeats', 1, 'Lower limit on number of repeats.')
-flags.DEFINE_integer('max_repeats', 2, 'Upper limit on number of repeats.')
-# Training.
-flags.DEFINE_integer('num_training_iterations', 100000,
-                     'Iterations to train for (in total, across resumes).')
-flags.DEFINE_integer('report_interval', 100,
-                     'Iterations between reports (cost, bit error, example).')
-flags.DEFINE_string('logdir', '/tmp/tf/dnc',
-                    'Summaries and checkpoints; "" to keep nothing.')
-flags.DEFINE_integer('checkpoint_interval', 1000,
-                     'Iterations between checkpoints (<= 0: only at the end).')
-flags.DEFINE_integer('seed', None, 'Graph-level random seed.')
+
+def define_flags():
+  """Defines the command-line flags of this script (when run as one)."""
+  # Model.
+  flags.DEFINE_integer('hidden_size', 64, 'Size of the LSTM hidden layer.')
+  flags.DEFINE_integer('memory_size', 16, 'Number of memory slots.')
+  flags.DEFINE_integer('word_size', 16, 'Width of each memory slot.')
+  flags.DEFINE_integer('num_write_heads', 1, 'Number of memory write heads.')
+  flags.DEFINE_integer('num_read_heads', 4, 'Number of memory read heads.')
+  flags.DEFINE_integer('clip_value', 20,
+                       'Maximum absolute value of controller and DNC outputs.')
+  # Optimizer.
+  flags.DEFINE_float('max_grad_norm', 50, 'Gradient clipping norm limit.')
+  flags.DEFINE_float('learning_rate', 1e-4, 'Optimizer learning rate.')
+  flags.DEFINE_float('optimizer_epsilon', 1e-10, 'Epsilon of RMSProp.')
+  # Task.
+  flags.DEFINE_integer('batch_size', 16, 'Batch size for training.')
+  flags.DEFINE_integer('num_bits', 4, 'Width of each vector to copy.')
+  flags.DEFINE_integer('min_length', 1, 'Lower limit on pattern length.')
+  flags.DEFINE_integer('max_length', 2, 'Upper limit on pattern length.')
+  flags.DEFINE_integer('min_repeats', 1, 'Lower limit on number of repeats.')
+  flags.DEFINE_integer('max_repeats', 2, 'Upper limit on number of repeats.')
+  # Training.
+  flags.DEFINE_integer('num_training_iterations', 100000,
+                       'Iterations to train for (in total, across resumes).')
+  flags.DEFINE_integer('report_interval', 100,
+                       'Iterations between reports (cost, bit error, example).')
+  flags.DEFINE_string('logdir', '/tmp/tf/dnc',
+                      'Summaries and checkpoints; "" to keep nothing.')
+  flags.DEFINE_integer('checkpoint_interval', 1000,
+                       'Iterations between checkpoints (<= 0: at the end).')
+  flags.DEFINE_integer('seed', None, 'Graph-level random seed.')
 
 
 def run_model(input_sequence, output_size, batch_size, access_config,
@@ -179,4 +182,5 @@ def main(argv):
 
 
 if __name__ == '__main__':
+  define_flags()
   app.run(main)

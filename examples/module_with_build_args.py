@@ -15,9 +15,11 @@ import sonnet as snt
 import tensorflow.compat.v1 as tf
 
 FLAGS = flags.FLAGS
-flags.DEFINE_integer('num_steps', 100, 'Training steps.')
-flags.DEFINE_float('learning_rate', 1e-3, 'SGD learning rate.')
-flags.DEFINE_integer('batch_size', 10, 'Batch size.')
+def define_flags():
+  """Defines the command-line flags of this script (when run as one)."""
+  flags.DEFINE_integer('num_steps', 100, 'Training steps.')
+  flags.DEFINE_float('learning_rate', 1e-3, 'SGD learning rate.')
+  flags.DEFINE_integer('batch_size', 10, 'Batch size.')
 
 
 def custom_build(inputs, is_training, keep_prob):
@@ -79,4 +81,5 @@ def main(argv):
 
 
 if __name__ == '__main__':
+  define_flags()
   app.run(main)

@@ -25,18 +25,20 @@ if __package__ in (None, ''):  # run as a script: make `examples` importable
 from examples import dataset_nth_farthest  # pylint: disable=g-import-not-at-top
 
 FLAGS = flags.FLAGS
-flags.DEFINE_float('learning_rate', 1e-4, 'Initial learning rate.')
-flags.DEFINE_float('min_learning_rate', 8e-5, 'Minimum learning rate.')
-flags.DEFINE_integer('batch_size', 1600, 'Batch size.')
-flags.DEFINE_integer('head_size', 2048, 'Total memory size for the RMC.')
-flags.DEFINE_integer('num_heads', 1, 'Attention heads for the RMC.')
-flags.DEFINE_integer('num_mems', 4, 'Memory slots for the RMC.')
-flags.DEFINE_integer('num_blocks', 1, 'Attention blocks per step.')
-flags.DEFINE_string('gate_style', 'unit', 'unit, memory or None.')
-flags.DEFINE_integer('num_objects', 4, 'Objects per sample.')
-flags.DEFINE_integer('num_features', 4, 'Features per object.')
-flags.DEFINE_integer('epochs', 1000000, 'Training iterations.')
-flags.DEFINE_integer('log_stride', 100, 'Iterations between logs.')
+def define_flags():
+  """Defines the command-line flags of this script (when run as one)."""
+  flags.DEFINE_float('learning_rate', 1e-4, 'Initial learning rate.')
+  flags.DEFINE_float('min_learning_rate', 8e-5, 'Minimum learning rate.')
+  flags.DEFINE_integer('batch_size', 1600, 'Batch size.')
+  flags.DEFINE_integer('head_size', 2048, 'Total memory size for the RMC.')
+  flags.DEFINE_integer('num_heads', 1, 'Attention heads for the RMC.')
+  flags.DEFINE_integer('num_mems', 4, 'Memory slots for the RMC.')
+  flags.DEFINE_integer('num_blocks', 1, 'Attention blocks per step.')
+  flags.DEFINE_string('gate_style', 'unit', 'unit, memory or None.')
+  flags.DEFINE_integer('num_objects', 4, 'Objects per sample.')
+  flags.DEFINE_integer('num_features', 4, 'Features per object.')
+  flags.DEFINE_integer('epochs', 1000000, 'Training iterations.')
+  flags.DEFINE_integer('log_stride', 100, 'Iterations between logs.')
 
 
 class SequenceModel(snt.AbstractModule):
@@ -124,4 +126,5 @@ def main(argv):
 
 
 if __name__ == '__main__':
+  define_flags()
   app.run(main)

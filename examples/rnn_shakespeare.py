@@ -27,25 +27,27 @@ if __package__ in (None, ''):  # run as a script: make `examples` importable
 from examples import dataset_shakespeare  # pylint: disable=g-import-not-at-top
 
 FLAGS = flags.FLAGS
-flags.DEFINE_integer('num_training_iterations', 10000, 'Training iterations.')
-flags.DEFINE_integer('report_interval', 1000, 'Iterations between reports.')
-flags.DEFINE_integer('reduce_learning_rate_interval', 2500,
-                     'Iterations between learning-rate reductions.')
-flags.DEFINE_integer('lstm_depth', 3, 'Number of LSTM layers.')
-flags.DEFINE_integer('batch_size', 32, 'Batch size.')
-flags.DEFINE_integer('num_embedding', 32, 'Size of the embedding layer.')
-flags.DEFINE_integer('num_hidden', 128, 'Size of each LSTM layer.')
-flags.DEFINE_integer('truncation_length', 64, 'Sequence length per batch.')
-flags.DEFINE_integer('sample_length', 1000, 'Length of the sampled text.')
-flags.DEFINE_float('max_grad_norm', 5, 'Gradient clipping norm limit.')
-flags.DEFINE_float('learning_rate', 0.1, 'Initial Adam learning rate.')
-flags.DEFINE_float('reduce_learning_rate_multiplier', 0.1,
-                   'Learning-rate multiplier at each reduction.')
-flags.DEFINE_float('optimizer_epsilon', 0.01, 'Adam epsilon.')
-flags.DEFINE_string('checkpoint_dir', '/tmp/tf/rnn_shakespeare',
-                    'Checkpoint directory ("" for none).')
-flags.DEFINE_integer('checkpoint_interval', 500,
-                     'Iterations between checkpoints.')
+def define_flags():
+  """Defines the command-line flags of this script (when run as one)."""
+  flags.DEFINE_integer('num_training_iterations', 10000, 'Training iterations.')
+  flags.DEFINE_integer('report_interval', 1000, 'Iterations between reports.')
+  flags.DEFINE_integer('reduce_learning_rate_interval', 2500,
+                       'Iterations between learning-rate reductions.')
+  flags.DEFINE_integer('lstm_depth', 3, 'Number of LSTM layers.')
+  flags.DEFINE_integer('batch_size', 32, 'Batch size.')
+  flags.DEFINE_integer('num_embedding', 32, 'Size of the embedding layer.')
+  flags.DEFINE_integer('num_hidden', 128, 'Size of each LSTM layer.')
+  flags.DEFINE_integer('truncation_length', 64, 'Sequence length per batch.')
+  flags.DEFINE_integer('sample_length', 1000, 'Length of the sampled text.')
+  flags.DEFINE_float('max_grad_norm', 5, 'Gradient clipping norm limit.')
+  flags.DEFINE_float('learning_rate', 0.1, 'Initial Adam learning rate.')
+  flags.DEFINE_float('reduce_learning_rate_multiplier', 0.1,
+                     'Learning-rate multiplier at each reduction.')
+  flags.DEFINE_float('optimizer_epsilon', 0.01, 'Adam epsilon.')
+  flags.DEFINE_string('checkpoint_dir', '/tmp/tf/rnn_shakespeare',
+                      'Checkpoint directory ("" for none).')
+  flags.DEFINE_integer('checkpoint_interval', 500,
+                       'Iterations between checkpoints.')
 
 
 class TextModel(snt.AbstractModule):
@@ -236,4 +238,5 @@ def main(argv):
 
 
 if __name__ == '__main__':
+  define_flags()
   app.run(main)

@@ -23,18 +23,20 @@ from examples.learning_to_learn import meta
 from examples.learning_to_learn import problems
 
 FLAGS = flags.FLAGS
-flags.DEFINE_string('problem', 'quadratic', 'quadratic, simple or digits.')
-flags.DEFINE_string('path', '/tmp/l2l/quadratic',
-                    'Checkpoint prefix of the meta-trained network.')
-flags.DEFINE_string('output_dir', '/tmp/l2l', 'Where the CSV/PNG go.')
-flags.DEFINE_integer('num_steps', 100, 'Optimizer steps per problem.')
-flags.DEFINE_integer('unroll_length', 20, 'Steps per unroll (learned opt).')
-flags.DEFINE_integer('num_problems', 10, 'Held-out problem instances.')
-flags.DEFINE_integer('num_tuning_problems', 4, 'Problems for tuning lrs.')
-flags.DEFINE_integer('seed', 1000, 'Seed of the held-out problems.')
-flags.DEFINE_integer('tuning_seed', 2000, 'Seed of the tuning problems.')
-flags.DEFINE_string('preprocess', 'log_and_sign', 'As used in training.')
-flags.DEFINE_float('scale', 0.1, 'As used in training.')
+def define_flags():
+  """Defines the command-line flags of this script (when run as one)."""
+  flags.DEFINE_string('problem', 'quadratic', 'quadratic, simple or digits.')
+  flags.DEFINE_string('path', '/tmp/l2l/quadratic',
+                      'Checkpoint prefix of the meta-trained network.')
+  flags.DEFINE_string('output_dir', '/tmp/l2l', 'Where the CSV/PNG go.')
+  flags.DEFINE_integer('num_steps', 100, 'Optimizer steps per problem.')
+  flags.DEFINE_integer('unroll_length', 20, 'Steps per unroll (learned opt).')
+  flags.DEFINE_integer('num_problems', 10, 'Held-out problem instances.')
+  flags.DEFINE_integer('num_tuning_problems', 4, 'Problems for tuning lrs.')
+  flags.DEFINE_integer('seed', 1000, 'Seed of the held-out problems.')
+  flags.DEFINE_integer('tuning_seed', 2000, 'Seed of the tuning problems.')
+  flags.DEFINE_string('preprocess', 'log_and_sign', 'As used in training.')
+  flags.DEFINE_float('scale', 0.1, 'As used in training.')
 
 BASELINES = {
     'SGD': tf.train.GradientDescentOptimizer,
@@ -88,7 +90,8 @@ def _mean_curve(curves):
 def evaluate(problem_name='quadratic', path='', num_steps=100,
              unroll_length=20, num_problems=10, num_tuning_problems=4,
              seed=1000, tuning_seed=2000, preprocess='log_and_sign',
-             scale=0.1, learning_rates=LEARNING_RATES, baselines=None):
+             scale=0.1, learning_rates=LEARNING_RATES, baselines=None,
+             problem_kwargs=None):
   """Returns `{name: (mean curve [num_steps + 1], learning rate or None)}`.
 
   With `path` empty the learned optimizer is left out.
@@ -96,7 +99,7 @@ def evaluate(problem_name='quadratic', path='', num_steps=100,
   baselines = baselines or sorted(BASELINES)
   with tf.Graph().as_default():
     tf.set_random_seed(seed)
-    problem = problems.make(problem_name)
+    problem = problems.make(problem_name, **(problem_kwargs or {}))
     runners = {name: _Baseline(problem, name, BASELINES[name])
                for name in baselines}
     if path:
@@ -186,4 +189,5 @@ def main(argv):
 
 
 if __name__ == '__main__':
+  define_flags()
   app.run(main)

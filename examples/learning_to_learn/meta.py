@@ -40,7 +40,7 @@ class MetaOptimizer(object):
     `update` (op storing the final parameters and network state for the next
     unroll), and the variables holding the parameters and state.
     """
-    with tf.variable_scope(self._name + '_unroll'):
+    with tf.variable_scope(None, default_name=self._name + '_unroll'):
       params = [tf.get_variable('param_{}'.format(i), shape=shape,
                                 trainable=False,
                                 initializer=tf.zeros_initializer())

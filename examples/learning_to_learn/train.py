@@ -22,26 +22,29 @@ from examples.learning_to_learn import meta
 from examples.learning_to_learn import problems
 
 FLAGS = flags.FLAGS
-flags.DEFINE_string('problem', 'quadratic', 'quadratic, simple or digits.')
-flags.DEFINE_string('save_path', '/tmp/l2l/quadratic',
-                    'Checkpoint prefix for the network weights ("" = none).')
-flags.DEFINE_integer('num_epochs', 3000, 'Problem instances to train on.')
-flags.DEFINE_float('max_minutes', 25., 'Stop after this much training time.')
-flags.DEFINE_integer('num_steps', 100, 'Optimizer steps per problem.')
-flags.DEFINE_integer('unroll_length', 20, 'Steps per truncated unroll.')
-flags.DEFINE_float('learning_rate', 0.001, 'Adam learning rate.')
-flags.DEFINE_boolean('second_derivatives', False,
-                     'Differentiate through the optimizee gradients.')
-flags.DEFINE_string('preprocess', 'log_and_sign', 'log_and_sign or identity.')
-flags.DEFINE_float('scale', 0.1, 'Scale of the network output.')
-flags.DEFINE_integer('log_period', 100, 'Epochs between log lines.')
-flags.DEFINE_integer('seed', 0, 'Seed of the training problems.')
+def define_flags():
+  """Defines the command-line flags of this script (when run as one)."""
+  flags.DEFINE_string('problem', 'quadratic', 'quadratic, simple or digits.')
+  flags.DEFINE_string('save_path', '/tmp/l2l/quadratic',
+                      'Checkpoint prefix for the network weights ("" = none).')
+  flags.DEFINE_integer('num_epochs', 3000, 'Problem instances to train on.')
+  flags.DEFINE_float('max_minutes', 25., 'Stop after this much training time.')
+  flags.DEFINE_integer('num_steps', 100, 'Optimizer steps per problem.')
+  flags.DEFINE_integer('unroll_length', 20, 'Steps per truncated unroll.')
+  flags.DEFINE_float('learning_rate', 0.001, 'Adam learning rate.')
+  flags.DEFINE_boolean('second_derivatives', False,
+                       'Differentiate through the optimizee gradients.')
+  flags.DEFINE_string('preprocess', 'log_and_sign', 'log_and_sign or identity.')
+  flags.DEFINE_float('scale', 0.1, 'Scale of the network output.')
+  flags.DEFINE_integer('log_period', 100, 'Epochs between log lines.')
+  flags.DEFINE_integer('seed', 0, 'Seed of the training problems.')
 
 
 def train(problem_name='quadratic', save_path='', num_epochs=3000,
           max_minutes=25., num_steps=100, unroll_length=20,
           learning_rate=0.001, second_derivatives=False,
-          preprocess='log_and_sign', scale=0.1, log_period=100, seed=0):
+          preprocess='log_and_sign', scale=0.1, log_period=100, seed=0,
+          problem_kwargs=None):
   """Meta-trains; returns a dict with epochs run, seconds, and mean losses."""
   if num_steps % unroll_length:
     raise ValueError('num_steps must be a multiple of unroll_length.')
@@ -49,7 +52,7 @@ def train(problem_name='quadratic', save_path='', num_epochs=3000,
   rng = np.random.RandomState(seed)
   with tf.Graph().as_default():
     tf.set_random_seed(seed)
-    problem = problems.make(problem_name)
+    problem = problems.make(problem_name, **(problem_kwargs or {}))
     optimizer = meta.MetaOptimizer(preprocess=preprocess, scale=scale)
     info, train_op = optimizer.meta_minimize(
         problem, unroll_length, learning_rate=learning_rate,
@@ -97,4 +100,5 @@ def main(argv):
 
 
 if __name__ == '__main__':
+  define_flags()
   app.run(main)
