@@ -127,7 +127,14 @@ def run(fetches, feed_dict=None, init=False):
 
 
 @pytest.fixture(autouse=True)
-def _graph():
+def _graph(monkeypatch):
+  # Sessions without Grappler's rewrites: these graphs run once or twice, so
+  # optimising them costs more than it saves.
+  config = tf.ConfigProto()
+  config.graph_options.rewrite_options.disable_meta_optimizer = True
+  session_cls = tf.Session
+  monkeypatch.setattr(tf, 'Session',
+                      lambda *a, **kw: session_cls(*a, config=config, **kw))
   np.random.seed(0)
   with tf.Graph().as_default():
     tf.set_random_seed(0)
