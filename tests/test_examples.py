@@ -13,6 +13,11 @@ import numpy as np
 import pytest
 import tensorflow.compat.v1 as tf
 
+# The examples are a package at the repository root (not installed).
+_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+if _ROOT not in sys.path:
+  sys.path.insert(0, _ROOT)
+
 from examples import brnn_shakespeare
 from examples import dataset_nth_farthest
 from examples import dataset_shakespeare

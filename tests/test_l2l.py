@@ -2,10 +2,16 @@
 unrolled optimisation, meta-training and evaluation (small sizes)."""
 
 import os
+import sys
 
 import numpy as np
 import pytest
 import tensorflow.compat.v1 as tf
+
+# The examples are a package at the repository root (not installed).
+_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+if _ROOT not in sys.path:
+  sys.path.insert(0, _ROOT)
 
 from examples.learning_to_learn import evaluate
 from examples.learning_to_learn import meta
@@ -227,3 +233,18 @@ def test_baseline_sgd_matches_numpy():
     expected.append(np.mean(np.sum(r ** 2, 1)))
     theta = theta - 0.05 * 2 * np.einsum('bji,bj->bi', w, r) / len(y)
   np.testing.assert_allclose(curve, expected, rtol=1e-4)
+
+
+@pytest.mark.parametrize('problem_name', ['simple', 'digits'])
+def test_other_problems_train_and_evaluate(tmp_path, problem_name):
+  if problem_name == 'digits':
+    pytest.importorskip('sklearn')
+  save_path = str(tmp_path / problem_name)
+  result = train.train(problem_name, save_path, num_epochs=2, num_steps=2,
+                       unroll_length=1, log_period=1)
+  assert np.isfinite([h[1] for h in result['history']]).all()
+  results = evaluate.evaluate(problem_name, save_path, num_steps=2,
+                              unroll_length=1, num_problems=1,
+                              num_tuning_problems=1, learning_rates=(0.1,),
+                              baselines=['SGD'])
+  assert sorted(results) == ['L2L', 'SGD']
