@@ -38,7 +38,11 @@ def define_flags():
   flags.DEFINE_integer('unroll_steps', 50, 'Truncated BPTT length.')
   flags.DEFINE_integer('num_training_iterations', 2000, 'Training iterations.')
   flags.DEFINE_integer('report_interval', 200, 'Iterations between reports.')
-  flags.DEFINE_float('lr_start', 1.0, 'SGD learning rate.')
+  flags.DEFINE_float('lr_start', 1.0, 'Initial SGD learning rate.')
+  flags.DEFINE_integer('high_lr_epochs', 20,
+                       'Epochs (passes over the training text) at lr_start.')
+  flags.DEFINE_float('lr_decay', 0.9,
+                     'Learning-rate multiplier after each later epoch.')
   flags.DEFINE_float('max_grad_norm', 5.0, 'Gradient clipping norm limit.')
   flags.DEFINE_float('prior_pi', 0.25, 'Weight of the wide prior component.')
   flags.DEFINE_float('prior_sigma1', np.exp(-1.0), 'Wide prior stddev.')
@@ -115,8 +119,13 @@ def train(num_training_iterations=2000, report_interval=200, embedding_size=64,
           hidden_size=128, n_layers=2, batch_size=20, unroll_steps=50,
           lr_start=1.0, max_grad_norm=5.0, prior_pi=0.25,
           prior_sigma1=np.exp(-1.0), prior_sigma2=np.exp(-7.0), logdir='',
-          seed=None):
-  """Trains; returns (iteration, train loss, valid loss) reports (per char)."""
+          seed=None, high_lr_epochs=20, lr_decay=0.9):
+  """Trains; returns (iteration, train loss, valid loss) reports (per char).
+
+  An epoch is one pass over the training text (`num_batches` iterations);
+  after each epoch with index >= `high_lr_epochs` the learning rate is
+  multiplied by `lr_decay`.
+  """
   with tf.Graph().as_default():
     if seed is not None:
       tf.set_random_seed(seed)
@@ -162,8 +171,13 @@ def train(num_training_iterations=2000, report_interval=200, embedding_size=64,
     grads, _ = tf.clip_by_global_norm(tf.gradients(loss, variables),
                                       max_grad_norm)
     global_step = tf.train.get_or_create_global_step()
-    train_op = tf.train.GradientDescentOptimizer(lr_start).apply_gradients(
-        zip(grads, variables), global_step=global_step)
+    learning_rate = tf.get_variable(
+        'learning_rate', shape=[], trainable=False,
+        initializer=tf.constant_initializer(lr_start))
+    decay_learning_rate = learning_rate.assign(learning_rate * lr_decay)
+    train_op = tf.train.GradientDescentOptimizer(
+        learning_rate).apply_gradients(zip(grads, variables),
+                                       global_step=global_step)
     with tf.control_dependencies([train_op]):
       train_op = tf.group(save_train_state)
     saver = tf.train.Saver()
@@ -177,6 +191,9 @@ def train(num_training_iterations=2000, report_interval=200, embedding_size=64,
         loss_np, _ = sess.run([train_loss_per_char, train_op])
         total += loss_np
         step = iteration + 1
+        if step % num_batches == 0 and step // num_batches > high_lr_epochs:
+          logging.info('epoch %d done: learning rate now %g',
+                       step // num_batches - 1, sess.run(decay_learning_rate))
         if step % report_interval == 0 or step == num_training_iterations:
           count = report_interval if step % report_interval == 0 else (
               step % report_interval)
@@ -201,7 +218,8 @@ def main(argv):
         FLAGS.embedding_size, FLAGS.hidden_size, FLAGS.n_layers,
         FLAGS.batch_size, FLAGS.unroll_steps, FLAGS.lr_start,
         FLAGS.max_grad_norm, FLAGS.prior_pi, FLAGS.prior_sigma1,
-        FLAGS.prior_sigma2, FLAGS.logdir)
+        FLAGS.prior_sigma2, FLAGS.logdir, None, FLAGS.high_lr_epochs,
+        FLAGS.lr_decay)
 
 
 if __name__ == '__main__':
