@@ -1,6 +1,26 @@
 """`clip_gradient`: identity in the forward pass, clipped gradient backward."""
 
 import tensorflow.compat.v1 as tf
+from tensorflow.python.framework import function
+
+
+def _clip_gradient_op(dtype):
+  """A graph function `(x, min, max) -> x` with gradient `clip(dy, min, max)`.
+
+  As upstream, this is a `Defun` named `ClipGradient_<dtype>` (the op type in
+  the graph); the bounds are inputs of the op and get no gradient.
+  """
+
+  def backward(op, grad):
+    clipped = tf.clip_by_value(grad, op.inputs[1], op.inputs[2])
+    return clipped, None, None
+
+  def forward(x, unused_clip_value_min, unused_clip_value_max):
+    return x
+
+  return function.Defun(
+      dtype, dtype, dtype, python_grad_func=backward,
+      func_name="ClipGradient_{}".format(dtype.name))(forward)
 
 
 def clip_gradient(net, clip_value_min, clip_value_max, name=None):
@@ -13,9 +33,9 @@ def clip_gradient(net, clip_value_min, clip_value_max, name=None):
     name: name scope (default "clip_gradient").
 
   Returns:
-    A tensor equal to `net` whose gradient is
-    `tf.clip_by_value(dy, clip_value_min, clip_value_max)`. The bounds get no
-    gradient.
+    A tensor equal to `net` (an op of type `ClipGradient_<dtype>`) whose
+    gradient is `tf.clip_by_value(dy, clip_value_min, clip_value_max)`. The
+    bounds get no gradient.
 
   Raises:
     ValueError: if `net` is not floating point.
@@ -28,13 +48,6 @@ def clip_gradient(net, clip_value_min, clip_value_max, name=None):
     dtype = net.dtype.base_dtype
     min_tensor = tf.convert_to_tensor(clip_value_min, dtype=dtype)
     max_tensor = tf.convert_to_tensor(clip_value_max, dtype=dtype)
-
-    @tf.custom_gradient
-    def _clip_gradient(x):
-      def _grad(dy):
-        return tf.clip_by_value(dy, min_tensor, max_tensor)
-      return tf.identity(x), _grad
-
-    output = _clip_gradient(net)
+    output = _clip_gradient_op(dtype)(net, min_tensor, max_tensor)
     output.set_shape(net.get_shape())
   return output

@@ -55,12 +55,14 @@ class Sequential(base.AbstractModule):
 
   def get_variables(self, *args, **kwargs):
     """Always empty here: use `get_all_variables()` or `variables` instead."""
+    # The text is upstream's, word for word: code (and tests) match on it.
     tf.logging.warning(
         "Calling Sequential.get_variables, which will always return an empty "
         "tuple. get_variables() can only return variables created directly by "
         "a Module, or created by submodules directly created inside the "
-        "Module. Sequential is constructed from already constructed "
-        "submodules and so this will always be empty. Use "
-        "get_all_variables() or `variables` instead, or write a small custom "
-        "module that builds its submodules.")
+        "Module. Sequential is constructed from already constructed submodules "
+        "and so this will always be empty. See the documentation for more "
+        "details, but tl;dr if you need to connect some modules sequentially "
+        "and call get_variables on the result, writing a simple custom module "
+        "is the simplest way. Another option is to call get_all_variables().")
     return super().get_variables(*args, **kwargs)
