@@ -13,6 +13,7 @@ batches `(obs [num_steps, B, V], target [num_steps_out, B, V], target_in
 """
 
 import random
+import re
 
 import numpy as np
 import tensorflow.compat.v1 as tf
@@ -259,6 +260,9 @@ class LearnToExecuteState(object):
     for keyword in _KEYWORDS:
       tokens.add(keyword)
       tokens.update(keyword)
+    if not token_by_char:
+      # Whole numbers are tokens: every value a program or result can show.
+      tokens.update(str(i) for i in range(10 ** (max_length + 1)))
     self.vocab = ['_unk_', '_null_', '_eos_', '|'] + sorted(
         tokens - {'|'})
     self.vocab_dict = {t: i for i, t in enumerate(self.vocab)}
@@ -267,34 +271,46 @@ class LearnToExecuteState(object):
       self.num_steps, self.num_steps_out = length + 1, length + 1
     elif task_type == TaskType.DOUBLE:
       self.num_steps, self.num_steps_out = length + 1, 2 * length + 1
-    else:
+    elif token_by_char:
       # The original's bound, widened where this generator's program
       # format can be longer (so no valid program is ever rejected).
       longest = 4 * length + 16 + (3 * length + 18) * (n - 1)
       self.num_steps = max((3 * length + 10) * (n - 1) + 4 * length + 10 +
                            2 * (n - 1), longest)
-      self.num_steps_out = 2 * length + 1
+      self.num_steps_out = 2 * length + 1  # result digits and end marker
+    else:
+      longest = 13 + 15 * (n - 1)  # the `for` format, in tokens
+      self.num_steps = max(10 * (n - 1) + 11 + 2 * (n - 1), longest)
+      self.num_steps_out = 1  # the result is one token
     self.vocab_size = len(self.vocab)
 
   @property
   def curriculum(self):
     return self._curriculum
 
+  def tokenize(self, text):
+    """Characters, or (`token_by_char=False`) numbers, keywords, symbols."""
+    if self._token_by_char:
+      return list(text)
+    return re.findall(r'\d+|if|for|else|range|.', text)
+
   def _sample(self, length, nesting):
+    """Token lists `(program, result)`; the result ends with END by char."""
     ops = _TASK_OPS[self._task_type]
     for _ in range(_MAX_TRIES):
       if self._task_type in _MEMORY_TASKS:
         code, value = ops[0]([], length)
       else:
         code, value = generate_code(length, nesting, ops)
-      if (len(code) <= self.num_steps and
-          len(value) + 1 <= self.num_steps_out):
+      code = self.tokenize(code)
+      value = self.tokenize(value) + ([END] if self._token_by_char else [])
+      if len(code) <= self.num_steps and len(value) <= self.num_steps_out:
         return code, value
     raise ValueError('Could not generate a sample that fits {} input and {} '
                      'output steps.'.format(self.num_steps, self.num_steps_out))
 
-  def _one_hot(self, text, steps):
-    ids = [self.vocab_dict.get(c, 0) for c in text]
+  def _one_hot(self, tokens, steps):
+    ids = [self.vocab_dict.get(c, 0) for c in tokens]
     ids += [self.vocab_dict[PAD]] * (steps - len(ids))
     return np.eye(self.vocab_size, dtype=np.float32)[ids]
 
@@ -304,11 +320,10 @@ class LearnToExecuteState(object):
       obs, target, target_in, sizes_in, sizes_out = [], [], [], [], []
       for _ in range(self._batch_size):
         length, nesting = self._curriculum.fetch()
-        code, value = self._sample(length, nesting)
-        out = value + END
+        code, out = self._sample(length, nesting)
         obs.append(self._one_hot(code, self.num_steps))
         target.append(self._one_hot(out, self.num_steps_out))
-        target_in.append(self._one_hot((START + out)[:self.num_steps_out],
+        target_in.append(self._one_hot(([START] + out)[:self.num_steps_out],
                                        self.num_steps_out))
         sizes_in.append(len(code))
         sizes_out.append(len(out))

@@ -335,3 +335,20 @@ def test_mlp_digits():
       train_batch_size=50, learning_rate=0.5)
   assert np.isfinite(losses).all()
   assert accuracies[-1][1] > 0.5  # well above chance (0.1) already
+
+
+def test_learn_to_execute_whole_number_tokens():
+  random.seed(1)
+  state = learn_to_execute.LearnToExecuteState(
+      2, 2, 2, learn_to_execute.BaselineCurriculum(2, 2, min_tries=0),
+      token_by_char=False, task_type=learn_to_execute.TaskType.ALG_CTRL)
+  assert state.num_steps_out == 1 and '999' in state.vocab_dict
+  assert state.tokenize('12 if 3<45 else 6') == [
+      '12', ' ', 'if', ' ', '3', '<', '45', ' ', 'else', ' ', '6']
+  obs, target, _, len_in, len_out = next(state.make_batch())
+  np.testing.assert_array_equal(len_out, [1, 1])
+  for b in range(2):
+    code = state.to_human_readable(obs, False, [b]).rstrip('.')
+    assert len(state.tokenize(code)) == len_in[b]
+    value = state.to_human_readable(target, False, [b])
+    assert eval(code) % 1000 == int(value)  # pylint: disable=eval-used
