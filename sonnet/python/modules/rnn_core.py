@@ -180,7 +180,10 @@ class RNNCore(base.AbstractModule, metaclass=abc.ABCMeta):
 
   def zero_state(self, batch_size, dtype):
     """Zeros of shape `[batch_size] + size` for every leaf of `state_size`."""
-    with tf.name_scope(type(self).__name__ + "ZeroState", values=[batch_size]):
+    # Leading underscores are stripped (a user class `_Core` would otherwise
+    # be an invalid root name scope); otherwise as upstream.
+    scope_name = type(self).__name__.lstrip("_") + "ZeroState"
+    with tf.name_scope(scope_name, values=[batch_size]):
       return _zero_state_tensors(self.state_size, batch_size, dtype)
 
 
