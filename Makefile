@@ -5,8 +5,10 @@ PY := $(VENV)/bin/python
 PIP := $(PY) -m pip --disable-pip-version-check
 TF_REQ := tensorflow-cpu==2.21.0
 # Test-time and example dependencies (TensorFlow itself is a prerequisite of
-# the package, not a requirement of it: see setup.py).
-DEV_REQS := numpy absl-py pytest
+# the package, not a requirement of it: see setup.py). scikit-learn and
+# matplotlib are optional extras of two examples; installed here so that the
+# tests exercise them.
+DEV_REQS := numpy absl-py pytest scikit-learn matplotlib
 
 .PHONY: all setup demo test bench clean native-checks resampler-cuda resampler-asan resampler-bazel
 
@@ -24,8 +26,10 @@ $(VENV)/.installed: $(VENV)/.deps setup.py $(shell find sonnet -name '*.cc' -o -
 
 setup: $(VENV)/.installed
 
+# A short DNC repeat-copy run: the falling cost and one decoded example.
+# (examples/demo.py is the smaller first demo: a module on synthetic data.)
 demo: setup
-	$(PY) examples/demo.py
+	$(PY) examples/dnc_demo.py
 
 test: setup native-checks
 	$(PY) -m pytest -q tests
