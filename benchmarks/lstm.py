@@ -11,11 +11,19 @@ backward pass and an Adam update. Variants, all measured in this process:
 * keras:  `keras.layers.LSTM` (the Keras that ships with TensorFlow) in a
           `tf.function` training step with `keras.optimizers.Adam`, Keras'
           own way of running it.
+* snt_fn: `snt.LSTM` in `dynamic_rnn` inside a `tf.function` training step
+          with GradientTape and `keras.optimizers.Adam`: exactly Keras'
+          harness, so snt_fn/keras compares the two LSTMs like for like.
+          (The tape tells the loop's gradient which inputs need no gradient,
+          here the data; `tf.gradients`, as used by `optimizer.minimize` in
+          graph mode, cannot, so the Session variants also compute the
+          gradient with respect to the input sequence.)
 * block:  `snt.LSTMBlockCell` (TensorFlow's fused LSTMBlockCell kernel) in
           `dynamic_rnn`, same optimizer.
 
-Printed ratios (time / time): snt/raw (target <= 1.05), snt/keras (target
-<= 1.0), block/snt (information: the fused CPU kernel).
+Printed ratios (time / time): snt/raw (target <= 1.05), snt_fn/keras
+(target <= 1.0), snt/keras (information: Session harness vs Keras'),
+block/snt (information: the fused CPU kernel).
 
 The machine may be shared and noisy: every variant is warmed up, then the
 variants run in rounds (in a random order within each round), each sample a
@@ -128,6 +136,32 @@ def build_keras_step():
   return lambda: step().numpy()
 
 
+def build_snt_function_step():
+  """`snt.LSTM` in `dynamic_rnn`, trained as `build_keras_step` trains Keras."""
+  import keras
+  lstm = snt.LSTM(HIDDEN)
+  optimizer = keras.optimizers.Adam(LEARNING_RATE)
+  inputs = tf2.constant(_inputs())
+
+  def loss_fn():
+    outputs, _ = tf.nn.dynamic_rnn(
+        lstm, inputs, initial_state=lstm.zero_state(BATCH, tf.float32))
+    return tf2.reduce_mean(tf2.square(outputs))
+
+  tf2.function(loss_fn)()  # Creates the variables.
+  variables = lstm.trainable_variables
+
+  @tf2.function
+  def step():
+    with tf2.GradientTape() as tape:
+      loss = loss_fn()
+    grads = tape.gradient(loss, variables)
+    optimizer.apply_gradients(zip(grads, variables))
+    return loss
+
+  return lambda: step().numpy()
+
+
 def measure(fns, rounds, steps_per_sample, warmup=3):
   """Per-step seconds of every variant, sampled in shuffled rounds."""
   for fn in fns.values():
@@ -159,7 +193,7 @@ def main():
   parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
   parser.add_argument("--rounds", type=int, default=25)
   parser.add_argument("--steps_per_sample", type=int, default=2)
-  parser.add_argument("--variants", default="snt,raw,keras,block")
+  parser.add_argument("--variants", default="snt,raw,keras,snt_fn,block")
   parser.add_argument("--threads", type=int, default=0,
                       help="intra/inter-op threads of every variant "
                       "(0: TensorFlow's default)")
@@ -177,6 +211,7 @@ def main():
       "snt": lambda: build_graph_step(lambda: snt.LSTM(HIDDEN)),
       "raw": lambda: build_graph_step(lambda: RawLSTMCell(HIDDEN)),
       "keras": build_keras_step,
+      "snt_fn": build_snt_function_step,
       "block": lambda: build_graph_step(lambda: snt.LSTMBlockCell(HIDDEN)),
   }
   names = args.variants.split(",")
@@ -193,7 +228,8 @@ def main():
               1e3 * np.median(cpu_times[name])))
   ok = True
   for a, b, target in (("snt", "raw", RAW_TARGET),
-                       ("snt", "keras", KERAS_TARGET),
+                       ("snt_fn", "keras", KERAS_TARGET),
+                       ("snt", "keras", None),
                        ("block", "snt", None)):
     if a not in times or b not in times:
       continue
