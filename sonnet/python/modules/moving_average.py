@@ -104,12 +104,18 @@ class MovingAverage(base.AbstractModule):
         use_resource=True,
         collections=[self._collection])
 
-    update_op = moving_averages.assign_moving_average(
-        variable=self._moving_average,
-        value=inputs,
-        decay=self._decay,
-        zero_debias=False,
-        name="update_moving_average")
+    # The reads and updates of the variables wait for `inputs`: inside a
+    # `tf.while_loop` whose iterations may run in parallel, an average fed with
+    # a value computed from the previous step's output (as in an RNN) then sees
+    # that step's update rather than racing with it.
+    with tf.control_dependencies([inputs]):
+      update_op = moving_averages.assign_moving_average(
+          variable=self._moving_average,
+          value=inputs,
+          decay=self._decay,
+          zero_debias=False,
+          name="update_moving_average")
+      initialized = tf.identity(self._initialized)
 
     def update():
       return tf.identity(update_op)
@@ -123,7 +129,7 @@ class MovingAverage(base.AbstractModule):
         value = tf.identity(value)
       return value
 
-    moving_average = tf.cond(self._initialized, update, initialize)
+    moving_average = tf.cond(initialized, update, initialize)
     return _pass_through_gradients(inputs, moving_average)
 
   def reset(self):
