@@ -104,22 +104,32 @@ class BagOfWordsClassifier(snt.AbstractModule):
   def __init__(self, vocab_size=VOCAB_SIZE, embed_dim=16, hidden_size=32,
                num_classes=NUM_CLASSES, num_shards=2, name="bow_classifier"):
     super().__init__(name=name)
-    if num_shards > 1:
-      partitioner = tf.fixed_size_partitioner(num_shards)
+    self._vocab_size = vocab_size
+    self._embed_dim = embed_dim
+    self._hidden_size = hidden_size
+    self._num_classes = num_classes
+    self._num_shards = num_shards
+
+  def _build(self, ids):
+    # The submodules are made here rather than in the constructor under
+    # `_enter_variable_scope()`: entering the scope there would use up the
+    # name scope "bow_classifier", and the ops of this first connection
+    # would land in "bow_classifier_1", apart from the variables. Built here,
+    # variables and ops share one collapsible TensorBoard node (later
+    # connections reuse the variables through the module's template).
+    if self._num_shards > 1:
+      partitioner = tf.fixed_size_partitioner(self._num_shards)
       embed_partitioners = {"embeddings": partitioner}
       hidden_partitioners = {"w": partitioner, "b": partitioner}
     else:
       embed_partitioners = hidden_partitioners = None
-    with self._enter_variable_scope():
-      self._embed = snt.Embed(vocab_size, embed_dim,
-                              partitioners=embed_partitioners)
-      self._hidden = snt.Linear(hidden_size, partitioners=hidden_partitioners,
-                                name="hidden")
-      self._logits = snt.Linear(num_classes, name="logits")
-
-  def _build(self, ids):
-    pooled = tf.reduce_mean(self._embed(ids), axis=1)
-    return self._logits(tf.nn.relu(self._hidden(pooled)))
+    embed = snt.Embed(self._vocab_size, self._embed_dim,
+                      partitioners=embed_partitioners)
+    hidden = snt.Linear(self._hidden_size, partitioners=hidden_partitioners,
+                        name="hidden")
+    logits = snt.Linear(self._num_classes, name="logits")
+    pooled = tf.reduce_mean(embed(ids), axis=1)
+    return logits(tf.nn.relu(hidden(pooled)))
 
 
 def make_batch(rng, batch_size):
@@ -151,7 +161,7 @@ def build_graph(num_ps, num_workers, num_shards, sync_replicas, is_chief,
     labels = tf.placeholder(tf.int64, [None], name="labels")
     model = BagOfWordsClassifier(num_shards=num_shards)
     logits = model(ids)
-    with tf.name_scope("loss"):
+    with tf.name_scope("objective"):
       loss = tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(
           labels=labels, logits=logits))
       accuracy = tf.reduce_mean(tf.cast(
