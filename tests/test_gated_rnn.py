@@ -105,6 +105,24 @@ def test_lstm_step_matches_numpy(kwargs):
   np.testing.assert_allclose(state_v.cell, ref_c, rtol=1e-5, atol=1e-5)
 
 
+def test_lstm_tensor_forget_bias_and_unknown_state_shapes():
+  with tf.Graph().as_default():
+    lstm = snt.LSTM(H, forget_bias=tf.constant(0.3))
+    x, h, c = rand(B, I, seed=1), rand(B, H, seed=2), rand(B, H, seed=3)
+    h_in = tf.placeholder(tf.float32)  # Unknown rank.
+    c_in = tf.placeholder(tf.float32, [None, None])
+    out, state = lstm(tf.constant(x), (h_in, c_in))
+    grads = tf.gradients(out, [h_in, c_in] + list(lstm.get_variables()))
+    with tf.Session() as sess:
+      sess.run(tf.global_variables_initializer())
+      out_v, cell_v, w, b = sess.run(
+          (out, state.cell) + lstm.get_variables(), {h_in: h, c_in: c})
+      assert all(g is not None for g in sess.run(grads, {h_in: h, c_in: c}))
+  ref_h, ref_c = np_lstm(x, h, c, w, b, forget_bias=0.3)
+  np.testing.assert_allclose(out_v, ref_h, rtol=1e-5, atol=1e-5)
+  np.testing.assert_allclose(cell_v, ref_c, rtol=1e-5, atol=1e-5)
+
+
 def test_lstm_variables_and_sizes():
   with tf.Graph().as_default():
     lstm = snt.LSTM(H, use_peepholes=True, projection_size=2,
@@ -285,12 +303,8 @@ def test_recurrent_dropout_mask_fixed_over_time_in_dynamic_rnn():
     init = train_core.initial_state(B)
     _, (_, masks) = tf.nn.dynamic_rnn(
         train_core, tf.constant(rand(B, 4, I)), initial_state=init)
-    first, last = run((init[1][0], masks[0])) if False else (None, None)
-    with tf.Session() as sess:
-      sess.run(tf.global_variables_initializer())
-      m0, m1 = sess.run((init[1][0], masks[0]))
+    m0, m1 = run((init[1][0], masks[0]))
   np.testing.assert_array_equal(m0, m1)
-  del first, last
 
 
 def test_zoneout():

@@ -91,7 +91,7 @@ def _lstm_gates(inputs, prev_hidden, w_gates, b_gates):
   a concatenation of blocks, a full copy of the weight per time step).
   """
   input_size = inputs.get_shape().dims[1].value
-  hidden_size = prev_hidden.get_shape().dims[1].value
+  hidden_size = w_gates.get_shape().dims[0].value - input_size
   w_x, w_h = tf.split(w_gates, [input_size, hidden_size], axis=0)
   gates = tf.nn.bias_add(
       tf.matmul(inputs, w_x) + tf.matmul(prev_hidden, w_h), b_gates)
