@@ -78,8 +78,9 @@ class Embed(base.AbstractModule):
       self._embed_dim = embed_dim or _embedding_dim(self._vocab_size)
     else:
       if isinstance(existing_vocab, (tf.Tensor, tf.Variable)):
-        self._existing_vocab = tf.convert_to_tensor(existing_vocab,
-                                                    dtype=tf.float32)
+        # Upstream converted with dtype=float32, which fails for a tensor of
+        # any other dtype; casting keeps float32 tensors as they are.
+        self._existing_vocab = tf.cast(existing_vocab, tf.float32)
         vocab_shape = self._existing_vocab.get_shape()
       else:
         # Kept as an array (converted at build time) so that the module can
