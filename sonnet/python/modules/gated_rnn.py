@@ -15,6 +15,9 @@ import numbers
 import numpy as np
 from sonnet.python.modules import base
 from sonnet.python.modules import basic
+from sonnet.python.modules import batch_norm
+from sonnet.python.modules import conv
+from sonnet.python.modules import layer_norm
 from sonnet.python.modules import rnn_core
 from sonnet.python.modules import util
 import tensorflow.compat.v1 as tf
@@ -263,7 +266,6 @@ class LSTM(rnn_core.RNNCore):
           dtype, basic.create_linear_initializer(self._hidden_size, dtype))
 
     if self._use_layer_norm:
-      from sonnet.python.modules import layer_norm  # pylint: disable=g-import-not-at-top
       gates = tf.matmul(tf.concat([inputs, prev_hidden], 1), w_gates)
       gates = layer_norm.LayerNorm()(gates)
       gates += b_gates
@@ -873,7 +875,6 @@ class BatchNormLSTM(rnn_core.RNNCore):
       Returns:
         The normalised tensor, same shape as `inputs`.
       """
-      from sonnet.python.modules import batch_norm  # pylint: disable=g-import-not-at-top
 
       if self._max_unique_stats == 1:
         return batch_norm.BatchNorm(offset=False, scale=False)(
@@ -958,7 +959,7 @@ class ConvLSTM(rnn_core.RNNCore):
                kernel_shape,
                stride=1,
                rate=1,
-               padding="SAME",
+               padding=conv.SAME,
                use_bias=True,
                legacy_bias_behaviour=True,
                forget_bias=1.0,
@@ -1037,7 +1038,6 @@ class ConvLSTM(rnn_core.RNNCore):
 
   @classmethod
   def _get_conv_class(cls, conv_ndims):
-    from sonnet.python.modules import conv  # pylint: disable=g-import-not-at-top
     if conv_ndims == 1:
       return conv.Conv1D
     elif conv_ndims == 2:
@@ -1115,7 +1115,6 @@ class ConvLSTM(rnn_core.RNNCore):
     hidden_conv = self._convolutions["hidden"]
     next_hidden = input_conv(inputs) + hidden_conv(hidden)
     if self._use_layer_norm:
-      from sonnet.python.modules import layer_norm  # pylint: disable=g-import-not-at-top
       # Normalises over all spatial dimensions and channels (deprecated).
       unflat_shape = next_hidden.get_shape().as_list()[1:]
       next_hidden = basic.BatchFlatten()(next_hidden)
