@@ -370,6 +370,43 @@ class TestBadInputIsDefined:
     assert got[0] == 7.0 and set(got[1:]) <= {0.0, 7.0}
 
 
+def test_vectorized_and_baseline_loops_agree(tmp_path):
+  # float / double run AVX2 builds of the CPU loops where the CPU has AVX2;
+  # the baseline build must give bit-identical results.
+  code = (
+      "import sys, numpy as np, tensorflow.compat.v1 as tf\n"
+      "tf.disable_eager_execution()\n"
+      "sys.path.insert(0, {tests!r})\n"
+      "import resampler_reference as ref\n"
+      "from sonnet.python.ops.resampler import resampler\n"
+      "rng = np.random.RandomState(8)\n"
+      "arrays = []\n"
+      "for dtype in (np.float32, np.float64):\n"
+      "  data = rng.normal(size=(3, 7, 9, 5)).astype(dtype)\n"
+      "  warp = ref.random_warp(rng, (3, 40, 2), 7, 9).astype(dtype)\n"
+      "  d, w = tf.constant(data), tf.constant(warp)\n"
+      "  out = resampler(d, w)\n"
+      "  arrays += [out] + tf.gradients(out, [d, w], tf.ones_like(out))\n"
+      "with tf.Session() as sess:\n"
+      "  np.savez(sys.argv[1], *sess.run(arrays))\n").format(
+          tests=os.path.dirname(os.path.abspath(__file__)))
+  results = []
+  for disable in (False, True):
+    env = dict(os.environ)
+    env.pop("SONNET_RESAMPLER_DISABLE_AVX2", None)
+    if disable:
+      env["SONNET_RESAMPLER_DISABLE_AVX2"] = "1"
+    path = str(tmp_path / "out{}.npz".format(int(disable)))
+    proc = subprocess.run([sys.executable, "-c", code, path], env=env,
+                          capture_output=True, text=True, timeout=300,
+                          check=False)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    with np.load(path) as f:
+      results.append([f[k] for k in sorted(f.files)])
+  for a, b in zip(*results):
+    np.testing.assert_array_equal(a, b)
+
+
 class TestLibraryVersionCheck:
 
   def test_mismatched_version_refused_naming_both(self, tmp_path):

@@ -37,14 +37,36 @@ enum Corner { kFF = 0, kCC = 1, kFC = 2, kCF = 3 };
 
 // Geometry of one sampling point. `offset[k]` is the element offset of corner
 // k's channel 0 inside one image ((row * W + col) * C); it is only meaningful
-// where `valid[k]`.
+// where `valid[k]`. dx = cx - x and ax = x - fx = 1 - dx (same for y).
 template <typename A>
 struct Sample {
-  A dx, dy;
+  A dx, dy, ax, ay;
   A weight[4];
   int64_t offset[4];
   bool valid[4];
 };
+
+// floor of a coordinate known to lie in (-1, 2**63), by truncation: exact,
+// and cheap (no libm call on CPUs without SSE4.1).
+template <typename A>
+SONNET_RS_FN int64_t FloorIndex(A v) {
+  int64_t i = static_cast<int64_t>(v);
+  if (static_cast<A>(i) > v) --i;
+  return i;
+}
+
+// Bilinear weights from the fractional parts ax, ay (shared by every path so
+// that all kernels round identically). x - fx is exact, whereas cx - x
+// computed as (fx + 1) - x may round once coordinates pass 2**24 (float).
+template <typename A>
+SONNET_RS_FN void Weights(A ax, A ay, A weight[4]) {
+  const A dx = A(1) - ax;
+  const A dy = A(1) - ay;
+  weight[kFF] = dx * dy;
+  weight[kCC] = ax * ay;
+  weight[kFC] = dx * ay;
+  weight[kCF] = ax * dy;
+}
 
 // Fills `s` for point (x, y) of an image of `height` x `width` x `channels`.
 // Returns false (and leaves `s` unspecified) when the point lies outside the
@@ -56,28 +78,17 @@ SONNET_RS_FN bool MakeSample(A x, A y, int64_t height, int64_t width,
         y < static_cast<A>(height))) {
     return false;
   }
-  // floor(x) by truncation, exact and cheap (no libm call on CPUs without
-  // SSE4.1): here -1 < x < width <= 2**63, so the conversion is defined.
-  // fx, fy >= -1, and they are below width / height up to the rounding of
+  // fx, fy >= -1 here, and below width / height up to the rounding of
   // static_cast<A>(width), which the integer checks below absorb.
-  int64_t fx = static_cast<int64_t>(x);
-  int64_t fy = static_cast<int64_t>(y);
-  if (static_cast<A>(fx) > x) --fx;
-  if (static_cast<A>(fy) > y) --fy;
-  const A fxa = static_cast<A>(fx);
-  const A fya = static_cast<A>(fy);
+  const int64_t fx = FloorIndex(x);
+  const int64_t fy = FloorIndex(y);
   const int64_t cx = fx + 1;
   const int64_t cy = fy + 1;
-  // cx - x computed as 1 - (x - fx): x - fx is exact, whereas fx + 1 may
-  // round once coordinates pass 2**24 (float).
-  const A dx = A(1) - (x - fxa);
-  const A dy = A(1) - (y - fya);
-  s->dx = dx;
-  s->dy = dy;
-  s->weight[kFF] = dx * dy;
-  s->weight[kCC] = (A(1) - dx) * (A(1) - dy);
-  s->weight[kFC] = dx * (A(1) - dy);
-  s->weight[kCF] = (A(1) - dx) * dy;
+  s->ax = x - static_cast<A>(fx);
+  s->ay = y - static_cast<A>(fy);
+  s->dx = A(1) - s->ax;
+  s->dy = A(1) - s->ay;
+  Weights(s->ax, s->ay, s->weight);
   const bool fx_ok = fx >= 0 && fx < width;
   const bool cx_ok = cx >= 0 && cx < width;
   const bool fy_ok = fy >= 0 && fy < height;
@@ -90,6 +101,28 @@ SONNET_RS_FN bool MakeSample(A x, A y, int64_t height, int64_t width,
   s->offset[kCC] = (cy * width + cx) * channels;
   s->offset[kFC] = (cy * width + fx) * channels;
   s->offset[kCF] = (fy * width + cx) * channels;
+  return true;
+}
+
+// Fast path for the common case of a point whose four corners all lie in the
+// image (0 <= x < W - 1, 0 <= y < H - 1): sets the (fx, fy) pixel's element
+// offset and the weights (same values as MakeSample). Corner (cx, fy) is then
+// at offset + C, (fx, cy) at offset + W * C, (cx, cy) at offset + (W + 1) * C.
+// Returns false for any other point (NaN included).
+template <typename A>
+SONNET_RS_FN bool InteriorSample(A x, A y, int64_t height, int64_t width,
+                                 int64_t channels, int64_t* offset, A* ax,
+                                 A* ay) {
+  if (!(x >= A(0) && y >= A(0) && x < static_cast<A>(width - 1) &&
+        y < static_cast<A>(height - 1))) {
+    return false;
+  }
+  const int64_t fx = static_cast<int64_t>(x);  // x >= 0: truncation = floor.
+  const int64_t fy = static_cast<int64_t>(y);
+  if (fx >= width - 1 || fy >= height - 1) return false;  // Float rounding.
+  *offset = (fy * width + fx) * channels;
+  *ax = x - static_cast<A>(fx);
+  *ay = y - static_cast<A>(fy);
   return true;
 }
 
@@ -119,10 +152,8 @@ SONNET_RS_FN void WarpGradChannel(const T* image, const Sample<A>& s,
   const A dcc = CornerValue(image, s, kCC, c);
   const A dfc = CornerValue(image, s, kFC, c);
   const A dcf = CornerValue(image, s, kCF, c);
-  const A dx = s.dx;
-  const A dy = s.dy;
-  *gx = g * ((A(1) - dy) * (dcc - dfc) + dy * (dcf - dff));
-  *gy = g * ((A(1) - dx) * (dcc - dcf) + dx * (dfc - dff));
+  *gx = g * (s.ay * (dcc - dfc) + s.dy * (dcf - dff));
+  *gy = g * (s.ax * (dcc - dcf) + s.dx * (dfc - dff));
 }
 
 // Reference forward pass over a whole batch, plain loops (used by the

@@ -11,6 +11,7 @@
 #endif  // GOOGLE_CUDA
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
 #include <type_traits>
 
@@ -117,37 +118,56 @@ absl::Status CheckDataAndWarp(const Tensor& data, const Tensor& warp,
 
 // ---------------------------------------------------------------- CPU ----
 
+#if defined(__GNUC__) && defined(__x86_64__)
+#define SONNET_RS_INLINE inline __attribute__((always_inline))
+#define SONNET_RS_AVX2 1
+#else
+#define SONNET_RS_INLINE inline
+#define SONNET_RS_AVX2 0
+#endif
+
+// Forward pass for flat points [start, limit). Interior points (all four
+// corners inside, the common case) take a short path reading the 2x2 patch
+// directly; others go through MakeSample. Both compute the same weights and
+// sum in the same order, so the result does not depend on the path.
 template <typename T>
-void ForwardPointsCpu(const T* data, const T* warp, T* out, const Dims& d,
-                      int64_t start, int64_t limit) {
+SONNET_RS_INLINE void ForwardPointsBody(const T* data, const T* warp, T* out,
+                                        const Dims& d, int64_t start,
+                                        int64_t limit) {
   using A = typename AccType<T>::type;
   const int64_t C = d.channels;
-  const int64_t image_size = d.height * d.width * C;
+  const int64_t row = d.width * C;
+  const int64_t image_size = d.height * row;
   int64_t b = start / d.points;
   int64_t p = start - b * d.points;
   for (int64_t i = start; i < limit; ++i) {
     const T* image = data + b * image_size;
     T* __restrict__ o = out + i * C;
-    Sample<A> s;
-    if (!MakeSample<A>(static_cast<A>(warp[2 * i]),
-                       static_cast<A>(warp[2 * i + 1]), d.height, d.width, C,
-                       &s)) {
-      std::fill(o, o + C, T(0));
-    } else if (s.valid[0] && s.valid[1] && s.valid[2] && s.valid[3]) {
-      const T* __restrict__ p0 = image + s.offset[0];
-      const T* __restrict__ p1 = image + s.offset[1];
-      const T* __restrict__ p2 = image + s.offset[2];
-      const T* __restrict__ p3 = image + s.offset[3];
-      const A w0 = s.weight[0], w1 = s.weight[1], w2 = s.weight[2],
-              w3 = s.weight[3];
+    const A x = static_cast<A>(warp[2 * i]);
+    const A y = static_cast<A>(warp[2 * i + 1]);
+    int64_t offset;
+    A ax, ay;
+    if (resampler::InteriorSample<A>(x, y, d.height, d.width, C, &offset, &ax,
+                                     &ay)) {
+      A w[4];
+      resampler::Weights(ax, ay, w);
+      const T* __restrict__ pff = image + offset;
+      const T* __restrict__ pcf = pff + C;
+      const T* __restrict__ pfc = pff + row;
+      const T* __restrict__ pcc = pfc + C;
       for (int64_t c = 0; c < C; ++c) {
         o[c] = static_cast<T>(
-            w0 * static_cast<A>(p0[c]) + w1 * static_cast<A>(p1[c]) +
-            w2 * static_cast<A>(p2[c]) + w3 * static_cast<A>(p3[c]));
+            w[0] * static_cast<A>(pff[c]) + w[1] * static_cast<A>(pcc[c]) +
+            w[2] * static_cast<A>(pfc[c]) + w[3] * static_cast<A>(pcf[c]));
       }
     } else {
-      for (int64_t c = 0; c < C; ++c) {
-        o[c] = static_cast<T>(resampler::SampleChannel<A>(image, s, c));
+      Sample<A> s;
+      if (MakeSample<A>(x, y, d.height, d.width, C, &s)) {
+        for (int64_t c = 0; c < C; ++c) {
+          o[c] = static_cast<T>(resampler::SampleChannel<A>(image, s, c));
+        }
+      } else {
+        std::fill(o, o + C, T(0));
       }
     }
     if (++p == d.points) {
@@ -160,51 +180,55 @@ void ForwardPointsCpu(const T* data, const T* warp, T* out, const Dims& d,
 // Gradient for batch items [start, limit). `G` is the type grad_data is
 // accumulated in (T itself, or float for half / bfloat16).
 template <typename T, typename G>
-void GradBatchesCpu(const T* data, const T* warp, const T* grad_out,
-                    G* grad_data, T* grad_warp, const Dims& d, int64_t start,
-                    int64_t limit) {
+SONNET_RS_INLINE void GradBatchesBody(const T* data, const T* warp,
+                                      const T* grad_out, G* grad_data,
+                                      T* grad_warp, const Dims& d,
+                                      int64_t start, int64_t limit) {
   using A = typename AccType<T>::type;
   const int64_t C = d.channels;
-  const int64_t image_size = d.height * d.width * C;
+  const int64_t row = d.width * C;
+  const int64_t image_size = d.height * row;
   for (int64_t b = start; b < limit; ++b) {
     const T* image = data + b * image_size;
     G* grad_image = grad_data + b * image_size;
     std::fill(grad_image, grad_image + image_size, G(0));
     for (int64_t p = 0; p < d.points; ++p) {
       const int64_t i = b * d.points + p;
-      const T* g_in = grad_out + i * C;
-      Sample<A> s;
+      const T* __restrict__ g_in = grad_out + i * C;
+      const A x = static_cast<A>(warp[2 * i]);
+      const A y = static_cast<A>(warp[2 * i + 1]);
       A sum_x = A(0), sum_y = A(0);
-      if (!MakeSample<A>(static_cast<A>(warp[2 * i]),
-                         static_cast<A>(warp[2 * i + 1]), d.height, d.width, C,
-                         &s)) {
-        // Outside the sampling region: zero gradient.
-      } else if (s.valid[0] && s.valid[1] && s.valid[2] && s.valid[3]) {
-        const T* __restrict__ p0 = image + s.offset[0];
-        const T* __restrict__ p1 = image + s.offset[1];
-        const T* __restrict__ p2 = image + s.offset[2];
-        const T* __restrict__ p3 = image + s.offset[3];
-        G* q0 = grad_image + s.offset[0];
-        G* q1 = grad_image + s.offset[1];
-        G* q2 = grad_image + s.offset[2];
-        G* q3 = grad_image + s.offset[3];
-        const A w0 = s.weight[0], w1 = s.weight[1], w2 = s.weight[2],
-                w3 = s.weight[3];
-        const A dx = s.dx, dy = s.dy;
+      int64_t offset;
+      A ax, ay;
+      Sample<A> s;
+      if (resampler::InteriorSample<A>(x, y, d.height, d.width, C, &offset,
+                                       &ax, &ay)) {
+        A w[4];
+        resampler::Weights(ax, ay, w);
+        const A dx = A(1) - ax, dy = A(1) - ay;
+        const T* __restrict__ pff = image + offset;
+        const T* __restrict__ pcf = pff + C;
+        const T* __restrict__ pfc = pff + row;
+        const T* __restrict__ pcc = pfc + C;
+        // Four distinct pixels: the channel ranges never overlap.
+        G* __restrict__ qff = grad_image + offset;
+        G* __restrict__ qcf = qff + C;
+        G* __restrict__ qfc = qff + row;
+        G* __restrict__ qcc = qfc + C;
         for (int64_t c = 0; c < C; ++c) {
           const A g = static_cast<A>(g_in[c]);
-          const A dff = static_cast<A>(p0[c]);
-          const A dcc = static_cast<A>(p1[c]);
-          const A dfc = static_cast<A>(p2[c]);
-          const A dcf = static_cast<A>(p3[c]);
-          sum_x += g * ((A(1) - dy) * (dcc - dfc) + dy * (dcf - dff));
-          sum_y += g * ((A(1) - dx) * (dcc - dcf) + dx * (dfc - dff));
-          q0[c] += w0 * g;
-          q1[c] += w1 * g;
-          q2[c] += w2 * g;
-          q3[c] += w3 * g;
+          const A dff = static_cast<A>(pff[c]);
+          const A dcc = static_cast<A>(pcc[c]);
+          const A dfc = static_cast<A>(pfc[c]);
+          const A dcf = static_cast<A>(pcf[c]);
+          sum_x += g * (ay * (dcc - dfc) + dy * (dcf - dff));
+          sum_y += g * (ax * (dcc - dcf) + dx * (dfc - dff));
+          qff[c] += w[0] * g;
+          qcc[c] += w[1] * g;
+          qfc[c] += w[2] * g;
+          qcf[c] += w[3] * g;
         }
-      } else {
+      } else if (MakeSample<A>(x, y, d.height, d.width, C, &s)) {
         for (int64_t c = 0; c < C; ++c) {
           const A g = static_cast<A>(g_in[c]);
           A gx, gy;
@@ -215,11 +239,71 @@ void GradBatchesCpu(const T* data, const T* warp, const T* grad_out,
             if (s.valid[k]) grad_image[s.offset[k] + c] += s.weight[k] * g;
           }
         }
-      }
+      }  // Else outside the sampling region: zero gradient.
       grad_warp[2 * i] = static_cast<T>(sum_x);
       grad_warp[2 * i + 1] = static_cast<T>(sum_y);
     }
   }
+}
+
+#if SONNET_RS_AVX2
+// AVX2 builds of the float / double loops, chosen at run time (the library
+// itself targets the baseline x86-64 TensorFlow requires). No FMA: the
+// arithmetic, hence the result, is the same on every path.
+// SONNET_RESAMPLER_DISABLE_AVX2 (any value) forces the baseline loops, so
+// tests can check that both paths agree.
+bool HasAvx2() {
+  static const bool has_avx2 =
+      __builtin_cpu_supports("avx2") &&
+      std::getenv("SONNET_RESAMPLER_DISABLE_AVX2") == nullptr;
+  return has_avx2;
+}
+
+#define SONNET_RS_AVX2_VARIANTS(T)                                          \
+  __attribute__((target("avx2"))) void ForwardPointsAvx2(                   \
+      const T* data, const T* warp, T* out, const Dims& d, int64_t start,   \
+      int64_t limit) {                                                      \
+    ForwardPointsBody<T>(data, warp, out, d, start, limit);                 \
+  }                                                                         \
+  __attribute__((target("avx2"))) void GradBatchesAvx2(                     \
+      const T* data, const T* warp, const T* grad_out, T* grad_data,        \
+      T* grad_warp, const Dims& d, int64_t start, int64_t limit) {          \
+    GradBatchesBody<T, T>(data, warp, grad_out, grad_data, grad_warp, d,    \
+                          start, limit);                                    \
+  }
+SONNET_RS_AVX2_VARIANTS(float)
+SONNET_RS_AVX2_VARIANTS(double)
+#undef SONNET_RS_AVX2_VARIANTS
+#endif  // SONNET_RS_AVX2
+
+template <typename T>
+void ForwardPointsCpu(const T* data, const T* warp, T* out, const Dims& d,
+                      int64_t start, int64_t limit) {
+#if SONNET_RS_AVX2
+  if constexpr (std::is_same<T, float>::value ||
+                std::is_same<T, double>::value) {
+    if (HasAvx2()) return ForwardPointsAvx2(data, warp, out, d, start, limit);
+  }
+#endif
+  ForwardPointsBody<T>(data, warp, out, d, start, limit);
+}
+
+template <typename T, typename G>
+void GradBatchesCpu(const T* data, const T* warp, const T* grad_out,
+                    G* grad_data, T* grad_warp, const Dims& d, int64_t start,
+                    int64_t limit) {
+#if SONNET_RS_AVX2
+  if constexpr (std::is_same<T, G>::value &&
+                (std::is_same<T, float>::value ||
+                 std::is_same<T, double>::value)) {
+    if (HasAvx2()) {
+      return GradBatchesAvx2(data, warp, grad_out, grad_data, grad_warp, d,
+                             start, limit);
+    }
+  }
+#endif
+  GradBatchesBody<T, G>(data, warp, grad_out, grad_data, grad_warp, d, start,
+                        limit);
 }
 
 template <typename T>
