@@ -154,6 +154,13 @@ def test_partitioned_variables_round_trip(tmp_path, restore_partitions):
   np.testing.assert_allclose(y_restored, y_saved, rtol=1e-6)
   np.testing.assert_allclose(x @ full_w + full_b, y_saved, rtol=1e-5,
                              atol=1e-5)
+  # As in Sonnet 1, a partitioned Embed looks ids up with the "mod" strategy
+  # of tf.nn.embedding_lookup although fixed_size_partitioner splits rows
+  # into contiguous blocks (sizes 4, 3, 3 at offsets 0, 4, 7): id i reads row
+  # i // 3 of partition i % 3.
+  offsets = [0, 4, 7]
+  mod_rows = np.vectorize(lambda i: offsets[i % 3] + i // 3)(ids)
+  np.testing.assert_array_equal(e_saved, full_e[mod_rows])
   if restore_partitions == 1:  # Unpartitioned: plain row lookup.
     with tf.Graph().as_default():
       _, embed, _, e = build(1, "lin_3", "embed_3")
