@@ -808,3 +808,19 @@ def test_lstm_gradients_match_plain_graph():
   np.testing.assert_allclose(values[0], values[1], rtol=1e-5, atol=1e-6)
   for grad, ref_grad in zip(values[2], values[3]):
     np.testing.assert_allclose(grad, ref_grad, rtol=1e-4, atol=1e-6)
+
+
+def test_batch_norm_lstm_unique_stats_in_dynamic_and_static_rnn():
+  with tf.Graph().as_default():
+    core = snt.BatchNormLSTM(H, max_unique_stats=3, use_batch_norm_x=True)
+    train_core = core.with_batch_norm_control(is_training=True)
+    x = tf.constant(rand(B, 4, I))
+    # The time step makes the state's dtypes mixed, so dynamic_rnn needs dtype.
+    dyn_out, dyn_state = tf.nn.dynamic_rnn(
+        train_core, x, initial_state=core.initial_state(B), dtype=tf.float32)
+    static_out, static_state = tf.nn.static_rnn(
+        train_core, tf.unstack(x, axis=1), initial_state=core.initial_state(B))
+    dyn_v, static_v, steps = run((dyn_out, tf.stack(static_out, 1),
+                                  (dyn_state[2], static_state[2])))
+  np.testing.assert_allclose(dyn_v, static_v, rtol=1e-5, atol=1e-6)
+  assert steps == (4, 4)
