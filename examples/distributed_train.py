@@ -223,12 +223,12 @@ def train(target, task_index, num_ps, num_workers, num_shards, sync_replicas,
       # In synchronous mode the chief's queue runner is still waiting for
       # gradients at the end; don't give it the default 120 s to finish.
       stop_grace_period_secs=3, config=config) as sess:
-    # run_step_fn runs without hooks (the summary hook would need a feed).
-    global_step = sess.run_step_fn(
-        lambda step_context: step_context.session.run(graph["global_step"]))
+    def read_step(step_context):
+      # Through run_step_fn: no hooks run (the summary hook needs a feed).
+      return step_context.session.run(graph["global_step"])
+
+    global_step = sess.run_step_fn(read_step)
     _print("start global_step", global_step)
-    read_step = lambda step_context: step_context.session.run(  # pylint: disable=g-long-lambda
-        graph["global_step"])
     # A synchronous step waits for a token that needs every worker's
     # gradient; once another worker has stopped at the last step that token
     # never comes, so steps time out and the global step is checked.
