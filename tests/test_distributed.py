@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 
+from google.protobuf import text_format
 import pytest
 import tensorflow.compat.v1 as tf
 
@@ -157,6 +158,18 @@ def test_sync_training_on_two_ps_shards(cluster_factory):
   assert shapes["bow_classifier/embed/embeddings"] == [64, 16]
   assert shapes["bow_classifier/hidden/w"] == [16, 32]
   assert shapes["bow_classifier/hidden/b"] == [32]
+  # The graph the chief ran (graph.pbtxt, written by its saver hook): every
+  # variable op is on a ps task; the worker-local step counter of
+  # SyncReplicasOptimizer (a local variable) is the only one on the worker.
+  graph_def = tf.GraphDef()
+  with open(os.path.join(cluster.checkpoint_dir, "graph.pbtxt")) as f:
+    text_format.Parse(f.read(), graph_def)
+  variable_devices = {node.name: node.device for node in graph_def.node
+                      if node.op in ("VarHandleOp", "VariableV2")}
+  assert len(variable_devices) >= 9, variable_devices
+  off_ps = {name: device for name, device in variable_devices.items()
+            if not device.startswith("/job:ps/task:")}
+  assert list(off_ps) == ["train/sync_rep_local_step"], off_ps
   for i in range(NUM_PS):
     assert "ps %d done" % i in cluster.output("ps", i)
   print("sync run: %.1f s, losses %s" % (elapsed, losses))
