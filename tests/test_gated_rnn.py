@@ -817,7 +817,8 @@ def test_batch_norm_lstm_unique_stats_in_dynamic_and_static_rnn():
     x = tf.constant(rand(B, 4, I))
     # The time step makes the state's dtypes mixed, so dynamic_rnn needs dtype.
     dyn_out, dyn_state = tf.nn.dynamic_rnn(
-        train_core, x, initial_state=core.initial_state(B), dtype=tf.float32)
+        train_core, x, initial_state=train_core.initial_state(B),
+        dtype=tf.float32)
     static_out, static_state = tf.nn.static_rnn(
         train_core, tf.unstack(x, axis=1), initial_state=core.initial_state(B))
     dyn_v, static_v, steps = run((dyn_out, tf.stack(static_out, 1),

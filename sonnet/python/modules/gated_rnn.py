@@ -928,6 +928,15 @@ class BatchNormLSTM(rnn_core.RNNCore):
     def _build(self, inputs, state):
       return self._core(inputs, state, *self._args, **self._kwargs)
 
+    def initial_state(self, *args, **kwargs):
+      """The wrapped core's initial state.
+
+      Upstream inherited `RNNCore.initial_state`, which for a BatchNormLSTM
+      with `max_unique_stats > 1` gives a float `[batch, 1]` time step that
+      the core cannot use; delegating gives the core's own (int32 scalar).
+      """
+      return self._core.initial_state(*args, **kwargs)
+
     @property
     def state_size(self):
       return self._core.state_size
