@@ -165,6 +165,26 @@ class BatchNormUpstreamTest(parameterized.TestCase, tf.test.TestCase):
       self.assertAllClose(v[None], sess.run(bn.moving_mean))
       self.assertAllClose(np.zeros([1, 5]), sess.run(bn.moving_variance))
 
+  def testCheckStatsDoubleConnection(self):
+    """Two connections share the moving averages; updates run in order."""
+    v, _, inputs = self._get_inputs()
+    bn = snt.BatchNorm(offset=False, scale=False, decay_rate=0.9)
+    with tf.name_scope("net1"):
+      bn(inputs, is_training=True)
+    with tf.name_scope("net2"):
+      bn(inputs, is_training=True)
+    update_ops_1 = tuple(tf.get_collection(tf.GraphKeys.UPDATE_OPS, "net1"))
+    update_ops_2 = tuple(tf.get_collection(tf.GraphKeys.UPDATE_OPS, "net2"))
+    self.assertLen(update_ops_1, 2)
+    self.assertLen(update_ops_2, 2)
+    with self.test_session() as sess:
+      sess.run(tf.global_variables_initializer())
+      sess.run(update_ops_1)
+      sess.run(update_ops_2)
+      mm, mv = sess.run([bn.moving_mean, bn.moving_variance])
+    self.assertAllClose((1.0 - 0.9) * (1.0 + 0.9) * v[None], mm)
+    self.assertAllClose(0.9 * 0.9 * np.ones([1, 5]), mv)
+
   def testUpdateImproveStatistics(self):
     _, input_v, inputs = self._get_inputs()
     bn = snt.BatchNorm(offset=False, scale=False, decay_rate=0.1)
