@@ -112,6 +112,27 @@ class MultiheadAttentionTest(tf.test.TestCase, parameterized.TestCase):
     self.assertAllClose(weights[:, :, 0, 4:], np.zeros([2, 2, 3]))
 
 
+  def testAbsolutePositionFormats(self):
+    inputs = tf.random_normal([2, 4, 6])
+    positions = transformer.get_position_encodings(4, 6, 0)
+    pair = (positions, positions)
+    modules, outputs = [], []
+    for encodings in (pair, [pair], (pair,)):
+      modules.append(transformer.MultiheadAttention(
+          value_size=3, key_size=3, num_heads=2,
+          positional_encodings=encodings))
+      outputs.append(modules[-1](inputs)[0])
+    self.evaluate(tf.global_variables_initializer())
+    # Give the three modules the same weights.
+    source = modules[0].get_variables()
+    for module in modules[1:]:
+      self.evaluate([tf.assign(target, value) for target, value
+                     in zip(module.get_variables(), source)])
+    values = self.evaluate(outputs)
+    self.assertAllClose(values[0], values[1])
+    self.assertAllClose(values[0], values[2])
+
+
 class TransformerTowerTest(tf.test.TestCase, parameterized.TestCase):
 
   @parameterized.parameters(True, False)

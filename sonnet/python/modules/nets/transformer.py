@@ -283,7 +283,8 @@ class MultiheadAttention(base.AbstractModule):
 
   def _absolute_positions(self, att_size):
     encodings = self._positional_encodings
-    if isinstance(encodings, list):
+    if (isinstance(encodings, (list, tuple)) and encodings and
+        isinstance(encodings[0], (list, tuple))):
       # A list of (key, query) pairs, one per memory type: the last one
       # covers the episodic memory and the chunk.
       encodings = encodings[-1]
