@@ -1157,3 +1157,66 @@ class SelectInputTest(tf.test.TestCase):
 
 if __name__ == "__main__":
   tf.test.main()
+
+
+_V1_SCRIPT = r'''
+import numpy as np
+import tensorflow.compat.v1 as tf
+tf.disable_v2_behavior()
+import sonnet as snt
+
+assert not tf.executing_eagerly()
+x = tf.placeholder(tf.float32, [None, 3, 4])
+mlp = snt.nets.MLP([5, 4], activation=tf.tanh)
+seq = snt.Sequential([snt.BatchApply(mlp), snt.BatchFlatten(),
+                      snt.LayerNorm(), snt.AddBias()])
+y = seq(x)
+assert y.get_shape().as_list() == [None, 12], y.get_shape()
+back = mlp.transpose()(tf.reshape(y, [-1, 4]))
+assert back.get_shape().as_list() == [None, 4]
+lin_vars = mlp.layers[0].w
+assert "_ref" in lin_vars.dtype.name, lin_vars.dtype  # reference variables
+
+emb = snt.Embed(vocab_size=10, embed_dim=4, densify_gradients=True)
+ids = tf.constant([[1, 2], [3, 9]])
+e = snt.scale_gradient(emb(ids), 0.5)
+e = snt.clip_gradient(e, -0.1, 0.1)
+
+mva = snt.MovingAverage(decay=0.5)
+def body(i, last):
+  return i + 1, mva(tf.cast(i, tf.float32) + 0.0 * last)
+_, avg = tf.while_loop(lambda i, _: i < 3, body, [0, 0.0])
+
+loss = tf.reduce_sum(y) + tf.reduce_sum(back) + tf.reduce_sum(e)
+grads = tf.gradients(loss, [emb.embeddings] + list(mlp.get_variables()))
+assert None not in grads
+train = tf.train.GradientDescentOptimizer(0.1).minimize(loss)
+with tf.train.MonitoredSession() as sess:
+  data = np.random.RandomState(0).randn(2, 3, 4)
+  g = sess.run(grads[0], {x: data})
+  counts = np.zeros(10); np.add.at(counts, [1, 2, 3, 9], 1)
+  np.testing.assert_allclose(g, np.tile(0.05 * counts[:, None], [1, 4]))
+  sess.run(train, {x: data})
+  np.testing.assert_allclose(sess.run(avg), 1.25)
+print("V1 OK")
+'''
+
+
+class V1BehaviorTest(tf.test.TestCase):
+  """The modules under `tf.disable_v2_behavior()` (reference variables, v1
+  control flow), as TF1 research code runs them; in a subprocess because the
+  switch is process-wide."""
+
+  def testModulesUnderV1Behavior(self):
+    import os  # pylint: disable=g-import-not-at-top
+    import subprocess  # pylint: disable=g-import-not-at-top
+    import sys  # pylint: disable=g-import-not-at-top
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    path = os.pathsep.join(
+        [root] + [p for p in [os.environ.get("PYTHONPATH")] if p])
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", PYTHONPATH=path)
+    result = subprocess.run([sys.executable, "-c", _V1_SCRIPT],
+                            capture_output=True, text=True, env=env, cwd=root,
+                            timeout=300, check=False)
+    self.assertEqual(result.returncode, 0, result.stderr[-3000:])
+    self.assertIn("V1 OK", result.stdout)
