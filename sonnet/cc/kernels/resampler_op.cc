@@ -336,24 +336,24 @@ absl::Status GradCpu(OpKernelContext* ctx, const T* data, const T* warp,
         });
     return absl::OkStatus();
   } else {
-  // Reduced precision: accumulate in a float buffer, then round once.
-  Tensor acc;
-  TF_RETURN_IF_ERROR(
-      ctx->allocate_temp(::tensorflow::DataTypeToEnum<A>::value,
-                         grad_data->shape(), &acc));
-  A* acc_data = acc.flat<A>().data();
-  T* out = grad_data->flat<T>().data();
-  const int64_t image_size = d.height * d.width * d.channels;
-  ::tensorflow::Shard(
-      workers->num_threads, workers->workers, d.batch, cost_per_item,
-      [&](int64_t start, int64_t limit) {
-        GradBatchesCpu<T, A>(data, warp, grad_out, acc_data, grad_warp, d,
-                             start, limit);
-        for (int64_t j = start * image_size; j < limit * image_size; ++j) {
-          out[j] = static_cast<T>(acc_data[j]);
-        }
-      });
-  return absl::OkStatus();
+    // Reduced precision: accumulate in a float buffer, then round once.
+    Tensor acc;
+    TF_RETURN_IF_ERROR(
+        ctx->allocate_temp(::tensorflow::DataTypeToEnum<A>::value,
+                           grad_data->shape(), &acc));
+    A* acc_data = acc.flat<A>().data();
+    T* out = grad_data->flat<T>().data();
+    const int64_t image_size = d.height * d.width * d.channels;
+    ::tensorflow::Shard(
+        workers->num_threads, workers->workers, d.batch, cost_per_item,
+        [&](int64_t start, int64_t limit) {
+          GradBatchesCpu<T, A>(data, warp, grad_out, acc_data, grad_warp, d,
+                               start, limit);
+          for (int64_t j = start * image_size; j < limit * image_size; ++j) {
+            out[j] = static_cast<T>(acc_data[j]);
+          }
+        });
+    return absl::OkStatus();
   }
 }
 
