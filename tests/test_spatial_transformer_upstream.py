@@ -189,6 +189,12 @@ class AffineWarpConstraintsUpstreamTest(tf.test.TestCase):
     with self.assertRaisesRegexp(ValueError,
                                  "Incompatible set of constraints provided."):
       _ = awc.translation_2d(2, 3) & awc.translation_2d(3, 2)
+    # Upstream's `x or y` quirk (spec §15): a 0 on the left loses to None.
+    zero_first = awc([[0, None, None], [None, None, None]])
+    self.assertConstraintsEqual(zero_first & awc.no_constraints(),
+                                ((None,) * 3,) * 2)
+    self.assertConstraintsEqual(awc.no_constraints() & zero_first,
+                                ((0, None, None), (None, None, None)))
 
   def testErrors(self):
     with self.assertRaisesRegexp(TypeError, "nested iterable"):
