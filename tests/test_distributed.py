@@ -176,7 +176,7 @@ def test_sync_training_on_two_ps_shards(cluster_factory):
 
 
 def test_killed_chief_resumes_from_its_checkpoint(cluster_factory):
-  train_steps, every = 200, 40
+  train_steps, every = 120, 40
   cluster = cluster_factory("--train_steps=%d" % train_steps,
                             "--save_checkpoint_steps=%d" % every,
                             "--log_every=20", "--step_delay_secs=0.05")
