@@ -420,6 +420,29 @@ class UserCoresTest(tf.test.TestCase):
     self.assertEqual(self.evaluate(final_state)[1].hidden.shape, (10, 4))
 
 
+  def testStateHeldInNonTrainableVariables(self):
+    # learning-to-learn keeps the state in tf.Variables rebuilt as plain
+    # tuples (namedtuples are lost), then assigns the next state back.
+
+    def nested_variable(init):
+      if isinstance(init, (list, tuple)):
+        result = [nested_variable(i) for i in init]
+        return tuple(result) if isinstance(init, tuple) else result
+      return tf.Variable(init, name="state", trainable=False)
+
+    net = _DeepLSTMNet(1, (4, 4))
+    inputs = tf.ones([10, 1])
+    state = nested_variable(
+        net.initial_state_for_inputs(inputs, dtype=tf.float32))
+    self.assertNotIsInstance(state[0], snt.LSTMState)
+    _, next_state = net(inputs, state)
+    update = [tf.assign(v, t) for v, t in zip(nest.flatten(state),
+                                              nest.flatten(next_state))]
+    self.evaluate(tf.global_variables_initializer())
+    self.evaluate(update)
+    self.assertEqual(self.evaluate(state[1][1]).shape, (10, 4))
+
+
 _V1_SCRIPT = textwrap.dedent("""
     import numpy as np
     import tensorflow.compat.v1 as tf
