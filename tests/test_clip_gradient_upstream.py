@@ -1,5 +1,9 @@
 """Upstream-style tests for clip_gradient.py (tf.test.TestCase, graph mode)."""
 
+import os
+import subprocess
+import sys
+
 import numpy as np
 import sonnet as snt
 import tensorflow.compat.v1 as tf
@@ -86,6 +90,48 @@ class ClipGradientTest(tf.test.TestCase):
     grad = tf.gradients(acc, x)[0]
     with self.test_session() as sess:
       self.assertAllClose(sess.run(grad, {x: [1.0, 2.0]}), [2.0, 2.0])
+
+
+_EAGER_SCRIPT = r'''
+import numpy as np
+import tensorflow as tf
+import sonnet as snt
+assert tf.executing_eagerly()
+x = tf.constant([[0.5], [2.0]])
+with tf.GradientTape() as tape:
+  tape.watch(x)
+  y = snt.clip_gradient(x, 2.0, 3.0)
+  z = tf.reduce_sum(y * y)
+np.testing.assert_allclose(y.numpy(), x.numpy())
+np.testing.assert_allclose(tape.gradient(z, x).numpy(), [[2.0], [3.0]])
+scaled = snt.scale_gradient(lambda t: t * t, 0.5)
+with tf.GradientTape() as tape:
+  tape.watch(x)
+  y = scaled(x)
+np.testing.assert_allclose(tape.gradient(y, x).numpy(), [[0.5], [2.0]])
+try:
+  snt.scale_gradient(x, 0.5)
+  raise AssertionError("no error for a tensor in eager mode")
+except ValueError:
+  pass
+print("EAGER OK")
+'''
+
+
+class EagerGradientOpsTest(tf.test.TestCase):
+  """clip_gradient and scale_gradient when executing eagerly (a subprocess:
+  the test suite runs with eager execution off)."""
+
+  def testEager(self):
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    path = os.pathsep.join(
+        [root] + [p for p in [os.environ.get("PYTHONPATH")] if p])
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", PYTHONPATH=path)
+    result = subprocess.run([sys.executable, "-c", _EAGER_SCRIPT],
+                            capture_output=True, text=True, env=env, cwd=root,
+                            timeout=300, check=False)
+    self.assertEqual(result.returncode, 0, result.stderr[-3000:])
+    self.assertIn("EAGER OK", result.stdout)
 
 
 if __name__ == "__main__":

@@ -48,6 +48,15 @@ def clip_gradient(net, clip_value_min, clip_value_max, name=None):
     dtype = net.dtype.base_dtype
     min_tensor = tf.convert_to_tensor(clip_value_min, dtype=dtype)
     max_tensor = tf.convert_to_tensor(clip_value_max, dtype=dtype)
+    if tf.executing_eagerly():
+      # Graph functions (`Defun`) cannot be called eagerly; a custom gradient
+      # gives the same values and gradients there.
+      @tf.custom_gradient
+      def _clip(x):
+        def grad(dy):
+          return tf.clip_by_value(dy, min_tensor, max_tensor)
+        return tf.identity(x), grad
+      return _clip(net)
     output = _clip_gradient_op(dtype)(net, min_tensor, max_tensor)
     output.set_shape(net.get_shape())
   return output
