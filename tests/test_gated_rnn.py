@@ -123,6 +123,16 @@ def test_lstm_tensor_forget_bias_and_unknown_state_shapes():
   np.testing.assert_allclose(cell_v, ref_c, rtol=1e-5, atol=1e-5)
 
 
+def test_cores_accept_numpy_inputs_and_states():
+  x, h = rand(B, I, seed=1), rand(B, H, seed=2)
+  with tf.Graph().as_default():
+    lstm_out, _ = snt.LSTM(H)(x, (h, h))
+    gru_out, _ = snt.GRU(H)(x, h)
+    block_out, _ = snt.LSTMBlockCell(H)(x, (h, h))
+    outs = run((lstm_out, gru_out, block_out))
+  assert all(out.shape == (B, H) for out in outs)
+
+
 def test_lstm_variables_and_sizes():
   with tf.Graph().as_default():
     lstm = snt.LSTM(H, use_peepholes=True, projection_size=2,

@@ -67,6 +67,10 @@ def _unpack_pair(prev_state, core_name):
   return flat[0], flat[1]
 
 
+def _to_tensors(*values):
+  return [tf.convert_to_tensor(value) for value in values]
+
+
 def _check_nonnegative(value, name):
   if value is not None and value < 0:
     raise ValueError("The value of {} should be nonnegative.".format(name))
@@ -242,6 +246,8 @@ class LSTM(rnn_core.RNNCore):
         not have the state sizes.
     """
     prev_hidden, prev_cell = _unpack_pair(prev_state, "LSTM")
+    inputs, prev_hidden, prev_cell = _to_tensors(inputs, prev_hidden,
+                                                 prev_cell)
     prev_hidden = _clip(prev_hidden, self._hidden_clip_value)
     prev_cell = _clip(prev_cell, self._cell_clip_value)
     input_size = _check_rank_2(inputs)
@@ -709,6 +715,8 @@ class BatchNormLSTM(rnn_core.RNNCore):
       time_step = None
     else:
       prev_hidden, prev_cell, time_step = prev_state
+    inputs, prev_hidden, prev_cell = _to_tensors(inputs, prev_hidden,
+                                                 prev_cell)
     prev_hidden = _clip(prev_hidden, self._hidden_clip_value)
     prev_cell = _clip(prev_cell, self._cell_clip_value)
     input_size = _check_rank_2(inputs)
@@ -1233,6 +1241,7 @@ class GRU(rnn_core.RNNCore):
     Raises:
       ValueError: for a non rank-2 input or a state of the wrong size.
     """
+    inputs, prev_state = _to_tensors(inputs, prev_state)
     input_size = _check_rank_2(inputs)
     _check_state_shape(prev_state, [self._hidden_size], "GRU")
     weight_shape = (input_size, self._hidden_size)
@@ -1345,6 +1354,7 @@ class HighwayCore(rnn_core.RNNCore):
     Raises:
       ValueError: for a non rank-2 input or a state of the wrong size.
     """
+    inputs, prev_state = _to_tensors(inputs, prev_state)
     input_size = _check_rank_2(inputs)
     _check_state_shape(prev_state, [self._hidden_size], "HighwayCore")
     weight_shape = (input_size, self._hidden_size)
@@ -1492,8 +1502,9 @@ class _LSTMBlockCell(object):
         not a `(c, h)` pair of `[batch_size, num_units]` tensors.
     """
     del scope
-    input_size = _check_rank_2(inputs)
     cs_prev, h_prev = _unpack_pair(state, "LSTMBlockCell")
+    inputs, cs_prev, h_prev = _to_tensors(inputs, cs_prev, h_prev)
+    input_size = _check_rank_2(inputs)
     _check_state_shape(cs_prev, [self._num_units], "cell")
     _check_state_shape(h_prev, [self._num_units], "hidden")
     dtype = self._dtype or inputs.dtype
