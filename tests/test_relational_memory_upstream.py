@@ -1,4 +1,4 @@
-"""RelationalMemory, Sonnet 1 test style (shapes, gating, errors, dynamic_rnn)."""
+"""RelationalMemory in Sonnet 1 test style: shapes, gates, errors, dynamic_rnn."""
 
 from absl.testing import parameterized
 import numpy as np

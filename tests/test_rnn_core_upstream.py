@@ -275,7 +275,7 @@ DNCState = collections.namedtuple(
 
 
 class _Access(snt.RNNCore):
-  """DNC-style memory: TensorShape and int state sizes, default initial_state."""
+  """DNC-style memory: TensorShape and int state sizes, base initial_state."""
 
   def __init__(self, name="memory_access"):
     super(_Access, self).__init__(name=name)

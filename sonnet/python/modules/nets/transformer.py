@@ -271,7 +271,7 @@ class MultiheadAttention(base.AbstractModule):
 
   @util.reuse_variables
   def multihead_linear(self, inputs, name):
-    """Projects `[B, L, D]` to `[B, H, L, size(name)]` (variable `name/linear/w`)."""
+    """Projects `[B, L, D]` to `[B, H, L, size]` (variable `name/linear/w`)."""
     with tf.variable_scope(name, reuse=tf.AUTO_REUSE):
       hidden_size = self._sizes.get(name, self._key_size)
       input_size = tf.dimension_value(inputs.shape[-1])
