@@ -194,6 +194,29 @@ class TransformerXLTest(tf.test.TestCase, parameterized.TestCase):
       if memory_size > n:
         self.assertAllClose(next_i[:, :memory_size - n], prev_i[:, n:])
 
+  def testNumpyInputsAndState(self):
+    model = snt.nets.TransformerXL(core_config=_core_config(), memory_size=2,
+                                   chunk_size=3)
+    output, next_state = model(np.ones([2, 3, 4], np.float32),
+                               [np.zeros([2, 2, 6], np.float32)] * 2)
+    tower = snt.nets.TransformerTower(value_size=2, num_heads=2, num_layers=1)
+    tower_output, _ = tower(np.ones([2, 3, 4], np.float32),
+                            state=[np.zeros([2, 1, 4], np.float32)],
+                            is_training=False)
+    compressive = snt.nets.CompressiveTransformer(
+        core_config=_core_config(num_layers=1), chunk_size=0,
+        episodic_memory_size=2, compressed_memory_size=1)
+    state = compressive.initial_state(2)
+    numpy_state = tuple(transformer.CompressedMemoryState(
+        *[np.zeros(s.get_shape().as_list(), np.float32) for s in layer])
+                        for layer in state)
+    compressive_output, _ = compressive(np.ones([2, 4], np.float32),
+                                        numpy_state)
+    self.assertEqual(output.get_shape(), [2, 3, 6])
+    self.assertEqual(next_state[0].get_shape(), [2, 2, 6])
+    self.assertEqual(tower_output.get_shape(), [2, 3, 4])
+    self.assertEqual(compressive_output.get_shape(), [2, 6])
+
   def testDynamicRNN(self):
     model = snt.nets.TransformerXL(core_config=_core_config(), memory_size=3,
                                    chunk_size=0)

@@ -98,6 +98,14 @@ class SkipConnectionCoreTest(tf.test.TestCase):
     self.assertAllClose(y[:, :in_size], x)
     self.assertAllClose(y[:, in_size:], s)
 
+  def testNumpyInputs(self):
+    skip = snt.SkipConnectionCore(snt.VanillaRNN(3))
+    x = np.ones([2, 4], np.float32)
+    output, _ = skip(x, np.zeros([2, 3], np.float32))
+    self.assertEqual(skip.output_size, tf.TensorShape([7]))
+    self.evaluate(tf.global_variables_initializer())
+    self.assertAllClose(self.evaluate(output)[:, :4], x)
+
   def testInDeepRNNWithDynamicRNN(self):
     cores = [snt.SkipConnectionCore(snt.LSTM(3), input_shape=(2,)),
              snt.SkipConnectionCore(snt.LSTM(3), input_shape=(5,))]

@@ -65,6 +65,7 @@ class SkipConnectionCore(rnn_core.RNNCore):
     self._input_shape = input_shape
 
   def _build(self, inputs, prev_state, **kwargs):
+    inputs = nest.map_structure(tf.convert_to_tensor, inputs)
     if self._input_shape is None:
       self._input_shape = inputs.get_shape()[1:]
     outputs, new_state = self._base_core(inputs, prev_state, **kwargs)

@@ -65,6 +65,12 @@ def _maybe_dropout(x, is_training, rate):
       is_training, lambda: tf.nn.dropout(x, rate=rate), lambda: x)
 
 
+def _to_tensors(structure):
+  """Converts every leaf (e.g. a NumPy array) to a tensor; None stays."""
+  return tf.nest.map_structure(
+      lambda x: x if x is None else tf.convert_to_tensor(x), structure)
+
+
 def _layer_norm(inputs):
   """LayerNorm over the last axis (through BatchApply for rank > 2)."""
   if inputs.get_shape().ndims > 2:
@@ -312,6 +318,7 @@ class MultiheadAttention(base.AbstractModule):
     Returns:
       `(output [B, L, HV], AttentionState)`.
     """
+    inputs, query_inputs, state = _to_tensors((inputs, query_inputs, state))
     embedding_size = self._value_size * self._num_heads
 
     q_inputs = inputs if query_inputs is None else query_inputs
@@ -489,6 +496,7 @@ class TransformerTower(base.AbstractModule):
     Returns:
       `(output, list of AttentionState)`.
     """
+    inputs, state, condition = _to_tensors((inputs, state, condition))
     if condition is not None:
       condition_tile = tf.tile(
           tf.expand_dims(condition, 1), [1, tf.shape(inputs)[1], 1])
@@ -605,6 +613,7 @@ class TransformerXL(rnn_core.RNNCore):
 
   def _build(self, inputs, prev_state, is_training=True):
     """`(inputs, memories) -> (output, next memories)`."""
+    inputs, prev_state = _to_tensors((inputs, prev_state))
     inputs, chunk_size = _embed_inputs(inputs, self._embedding_size,
                                        self._dropout_rate, is_training)
     transformer = TransformerTower(**self._core_config)
@@ -812,6 +821,7 @@ class CompressiveTransformer(rnn_core.RNNCore):
 
   def _build(self, inputs, prev_state, is_training=True):
     """`(inputs, per-layer CompressedMemoryState) -> (output, next state)`."""
+    inputs, prev_state = _to_tensors((inputs, prev_state))
     inputs, chunk_size = _embed_inputs(inputs, self._embedding_size,
                                        self._dropout_rate, is_training)
     transformer = TransformerTower(**self._core_config)
