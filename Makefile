@@ -93,4 +93,4 @@ resampler-bazel: setup
 	build/wheel-venv/bin/python -m pip install -q --disable-pip-version-check --no-deps --no-index build/wheel/*.whl
 	cd build && wheel-venv/bin/python -c 'import sonnet, sonnet.python.ops.resampler as r; \
 	  assert "wheel-venv" in sonnet.__file__ and r.resampler_is_available(), (sonnet.__file__, r._load_error)'
-	cd build && wheel-venv/bin/python -m pytest -q -p no:cacheprovider ../tests/test_resampler.py
+	cd build && wheel-venv/bin/python -m pytest -q -p no:cacheprovider ../tests/test_resampler.py ../tests/test_resampler_e2e.py
