@@ -112,7 +112,7 @@ def test_linear_variables_and_values():
   with tf.Session() as sess:
     sess.run(tf.global_variables_initializer())
     out_v, w, b = sess.run([out, lin.w, lin.b])
-  np.testing.assert_allclose(out_v, x.dot(w) + b, rtol=1e-5)
+  np.testing.assert_allclose(out_v, x.dot(w) + b, rtol=1e-5, atol=1e-5)
   np.testing.assert_array_equal(b, np.zeros(4))
   assert np.all(np.abs(w) <= 2 / np.sqrt(5))
 
@@ -169,7 +169,7 @@ def test_linear_many_batch_dims():
   out = lin(tf.constant(x))
   assert out.get_shape().as_list() == [2, 3, 4]
   out_v, w, b = _run([out, lin.w, lin.b])
-  np.testing.assert_allclose(out_v, x.dot(w) + b, rtol=1e-5)
+  np.testing.assert_allclose(out_v, x.dot(w) + b, rtol=1e-5, atol=1e-5)
 
 
 def test_linear_shares_variables_and_accepts_batch_change():
@@ -233,7 +233,7 @@ def test_linear_partitioned():
   out_v, w, b = _run([out, tf.convert_to_tensor(lin.w),
                       tf.convert_to_tensor(lin.b)])
   assert w.shape == (6, 4)
-  np.testing.assert_allclose(out_v, x.dot(w) + b, rtol=1e-5)
+  np.testing.assert_allclose(out_v, x.dot(w) + b, rtol=1e-5, atol=1e-5)
 
 
 def test_linear_custom_getter():
@@ -294,7 +294,8 @@ def test_concat_linear():
                    "concat_linear/linear_1/w:0"]
   variables = module.get_variables()
   out_v, w1, b, w2 = _run([out] + list(variables))
-  np.testing.assert_allclose(out_v, x1.dot(w1) + b + x2.dot(w2), rtol=1e-5)
+  np.testing.assert_allclose(out_v, x1.dot(w1) + b + x2.dot(w2), rtol=1e-5,
+                             atol=1e-5)
   # A second connection reuses the same variables.
   module([tf.constant(x1), tf.constant(x2)])
   assert len(tf.trainable_variables()) == 3
@@ -541,7 +542,7 @@ def test_batch_apply_linear():
   out = module(tf.constant(x))
   assert out.get_shape().as_list() == [4, 3, 2]
   out_v, w, b = _run([out, lin.w, lin.b])
-  np.testing.assert_allclose(out_v, x.dot(w) + b, rtol=1e-5)
+  np.testing.assert_allclose(out_v, x.dot(w) + b, rtol=1e-5, atol=1e-5)
 
 
 def test_batch_apply_dynamic_and_n_dims():
@@ -676,6 +677,6 @@ def test_array_inputs_are_converted():
   bias = snt.AddBias()(x)
   norm = snt.LayerNorm()(x)
   out_v, w, b, bias_v, norm_v = _run([out, lin.w, lin.b, bias, norm])
-  np.testing.assert_allclose(out_v, x.dot(w) + b, rtol=1e-5)
+  np.testing.assert_allclose(out_v, x.dot(w) + b, rtol=1e-5, atol=1e-5)
   np.testing.assert_allclose(bias_v, x)
   assert norm_v.shape == (2, 3)

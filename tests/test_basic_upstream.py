@@ -1220,3 +1220,33 @@ class V1BehaviorTest(tf.test.TestCase):
                             timeout=300, check=False)
     self.assertEqual(result.returncode, 0, result.stderr[-3000:])
     self.assertIn("V1 OK", result.stdout)
+
+
+class ArrayInputsTest(tf.test.TestCase):
+  """NumPy arrays are accepted wherever a tensor is (converted first)."""
+
+  def testArrays(self):
+    data = np.arange(24, dtype=np.float32).reshape(2, 3, 4)
+    outputs = [
+        snt.BatchReshape([-1])(data),
+        snt.BatchFlatten(preserve_dims=2)(data),
+        snt.SliceByDim(dims=[1], begin=[1], size=[2])(data),
+        snt.TileByDim(dims=[2], multiples=[2])(data),
+        snt.MergeDims(start=0, size=2)(data),
+        snt.MergeDims(start=0, size=2)([data, data[0]]),
+    ]
+    mlp = snt.nets.MLP([3])
+    mlp_out = mlp(data[0])
+    with self.test_session() as sess:
+      tf.global_variables_initializer().run()
+      values = sess.run(outputs + [mlp_out, mlp.layers[0].w, mlp.layers[0].b])
+    self.assertAllEqual(values[0], data.reshape(2, 12))
+    self.assertAllEqual(values[1], data)
+    self.assertAllEqual(values[2], data[:, 1:3])
+    self.assertAllEqual(values[3], np.tile(data, [1, 1, 2]))
+    self.assertAllEqual(values[4], data.reshape(6, 4))
+    self.assertAllEqual(values[5][0], data.reshape(6, 4))
+    self.assertAllEqual(values[5][1], data[0].reshape(12))
+    self.assertAllClose(values[6], data[0].dot(values[7]) + values[8],
+                        rtol=1e-5)
+    self.assertEqual(mlp.input_shape, (3, 4))

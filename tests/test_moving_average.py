@@ -27,7 +27,7 @@ def test_values_and_reset():
     for value in inputs[1:]:
       expected = decay * expected + (1 - decay) * value
       np.testing.assert_allclose(sess.run(avg, {x: value}), expected,
-                                 rtol=1e-5)
+                                 rtol=1e-5, atol=1e-6)
     sess.run(reset)
     np.testing.assert_allclose(sess.run(avg, {x: inputs[3]}), inputs[3])
 

@@ -25,7 +25,7 @@ def test_values_and_variables():
     sess.run(tf.global_variables_initializer())
     out_v, w1, b1, w2, b2 = sess.run([out, lin1.w, lin1.b, lin2.w, lin2.b])
   np.testing.assert_allclose(out_v, np.maximum(x.dot(w1) + b1, 0).dot(w2) + b2,
-                             rtol=1e-5)
+                             rtol=1e-5, atol=1e-5)
   expected = {v.name for v in lin1.variables + lin2.variables}
   assert {v.name for v in seq.get_all_variables()} == expected
   assert {v.name for v in seq.variables} == expected

@@ -565,6 +565,7 @@ class BatchReshape(base.AbstractModule, base.Transposable):
       ValueError: if the rank is too small or unknown, `shape` is invalid,
         a non-preserved dimension is unknown, or the sizes do not match.
     """
+    inputs = tf.convert_to_tensor(inputs)
     if inputs.get_shape().dims is None:
       raise ValueError("{}: the rank of the input must be known.".format(
           self.scope_name))
@@ -850,6 +851,7 @@ class SliceByDim(base.AbstractModule):
     Raises:
       ValueError: if the rank of `inputs` is below `max(dims) + 1`.
     """
+    inputs = tf.convert_to_tensor(inputs)
     rank = _static_rank(inputs, self.scope_name)
     min_rank = _min_rank(self._dims)
     if rank < min_rank:
@@ -887,6 +889,7 @@ class TileByDim(base.AbstractModule):
     Raises:
       ValueError: if the rank of `inputs` is below `max(dims) + 1`.
     """
+    inputs = tf.convert_to_tensor(inputs)
     rank = _static_rank(inputs, self.scope_name)
     min_rank = _min_rank(self._dims)
     if rank < min_rank:
@@ -922,6 +925,7 @@ class MergeDims(base.AbstractModule):
       raise ValueError("`size` should be strictly greater than 1.")
 
   def _merge(self, tensor):
+    tensor = tf.convert_to_tensor(tensor)
     output_shape = tensor.get_shape().as_list() if (
         tensor.get_shape().dims is not None) else None
     if output_shape is None:

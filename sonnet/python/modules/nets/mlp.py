@@ -109,6 +109,7 @@ class MLP(base.AbstractModule, base.Transposable):
     Returns:
       `[batch_size, output_sizes[-1]]` tensor.
     """
+    inputs = tf.convert_to_tensor(inputs)
     self._input_shape = tuple(inputs.get_shape().as_list())
     net = inputs
     final_index = self._num_layers - 1
