@@ -957,9 +957,10 @@ class BatchApplyTest(tf.test.TestCase, parameterized.TestCase):
     self.assertEqual(set(apply.variables), {lin.w, lin.b})
 
   def testInvalidNDims(self):
-    with self.assertRaises(TypeError):
+    with self.assertRaisesRegexp(TypeError, "n_dims should be an integer"):
       snt.BatchApply(tf.identity, n_dims=2.0)
-    with self.assertRaises(ValueError):
+    with self.assertRaisesRegexp(ValueError,
+                                 "n_dims should be greater than zero."):
       snt.BatchApply(tf.identity, n_dims=0)
 
   def testUnknownRank(self):

@@ -761,11 +761,10 @@ class BatchApply(base.AbstractModule):
     """
     super().__init__(name=name)
     if not isinstance(n_dims, numbers.Integral) or isinstance(n_dims, bool):
-      raise TypeError("n_dims should be an integer, got {} of type {}.".format(
-          n_dims, type(n_dims)))
+      raise TypeError("n_dims should be an integer, it is a {} instead.".format(
+          type(n_dims)))
     if n_dims <= 0:
-      raise ValueError("n_dims should be a positive integer, got {}.".format(
-          n_dims))
+      raise ValueError("n_dims should be greater than zero.")
     self._module = module_or_op
     self._n_dims = n_dims
     self._input_example_index = input_example_index
