@@ -127,7 +127,7 @@ def _check_placement(chief_output):
 def test_sync_training_on_two_ps_shards(cluster_factory):
   train_steps = 60
   cluster = cluster_factory("--sync_replicas", "--train_steps=%d" % train_steps,
-                            "--log_every=10", "--save_checkpoint_steps=1000",
+                            "--log_every=5", "--save_checkpoint_steps=1000",
                             "--save_summaries_steps=20")
   start = time.time()
   cluster.start_all()
@@ -140,15 +140,26 @@ def test_sync_training_on_two_ps_shards(cluster_factory):
   assert len(losses) >= 4, chief
   assert losses[-1] < 0.6 * losses[0], losses
 
-  # Synchronous: both workers took part, one gradient each per global step.
-  # (A step that timed out may still have delivered its gradient.)
-  local_steps = [int(re.search(r"done worker \d local_steps (\d+)",
-                               cluster.output("worker", i)).group(1))
-                 + cluster.output("worker", i).count("step timed out")
-                 for i in range(NUM_WORKERS)]
+  # Synchronous: both workers took part; together they delivered one
+  # gradient per worker per global step. A worker's count comes from its
+  # "done" line, or, if that line is missing from its log (seen once under
+  # heavy load, with the process exiting 0), from its last step report, which
+  # may lag by up to log_every steps. A step that timed out may still have
+  # delivered its gradient, so those count too.
+  local_steps, slack = [], NUM_WORKERS
+  for i in range(NUM_WORKERS):
+    output = cluster.output("worker", i)
+    done = re.search(r"done worker \d local_steps (\d+)", output)
+    if done:
+      steps = int(done.group(1))
+    else:
+      reported = re.findall(r"^worker %d step (\d+) " % i, output, re.M)
+      assert reported, "worker %d reported no step:\n%s" % (i, output[-3000:])
+      steps = int(reported[-1])
+      slack += 5
+    local_steps.append(steps + output.count("step timed out"))
   assert min(local_steps) > 0, local_steps
-  assert sum(local_steps) >= NUM_WORKERS * train_steps - NUM_WORKERS, (
-      local_steps)
+  assert sum(local_steps) >= NUM_WORKERS * train_steps - slack, local_steps
 
   # The chief's final checkpoint holds the final step and the partitioned
   # variables as whole tensors.
