@@ -182,11 +182,16 @@ def train(num_training_iterations=10000, report_interval=1000,
       tf.set_random_seed(seed)
     g = build_graph(**graph_kwargs)
     saver = tf.train.Saver(max_to_keep=3)
+    # TensorBoard: the graph and the loss curves, next to the checkpoints.
+    train_summary = tf.summary.scalar('train_loss', g['train_loss'])
+    valid_summary = tf.summary.scalar('valid_loss', g['valid_loss'])
     train_losses, reports = [], []
+    writer = None
     with tf.Session() as sess:
       sess.run(tf.global_variables_initializer())
       if checkpoint_dir:
         os.makedirs(checkpoint_dir, exist_ok=True)
+        writer = tf.summary.FileWriter(checkpoint_dir, sess.graph)
         latest = tf.train.latest_checkpoint(checkpoint_dir)
         if latest:
           saver.restore(sess, latest)
@@ -197,15 +202,20 @@ def train(num_training_iterations=10000, report_interval=1000,
         if step % reduce_learning_rate_interval == 0:
           lr = sess.run(g['reduce_learning_rate'])
           logging.info('reducing the learning rate to %g', lr)
-        train_loss, _ = sess.run([g['train_loss'], g['train_step']])
+        train_loss, _, summary = sess.run(
+            [g['train_loss'], g['train_step'], train_summary])
+        if writer:
+          writer.add_summary(summary, step)
         train_losses.append(train_loss)
         logging.info('%d: training loss %f', step, train_loss)
         if checkpoint_dir and step % checkpoint_interval == 0:
           saver.save(sess, os.path.join(checkpoint_dir, 'model.ckpt'),
                      global_step=step)
         if step % report_interval == 0:
-          valid_loss, sample = sess.run([g['valid_loss'],
-                                         g['generated_string']])
+          valid_loss, sample, summary = sess.run(
+              [g['valid_loss'], g['generated_string'], valid_summary])
+          if writer:
+            writer.add_summary(summary, step)
           text = g['dataset_train'].to_human_readable(
               (sample, 0), indices=[0])
           reports.append((step, train_loss, valid_loss, text))
@@ -216,6 +226,8 @@ def train(num_training_iterations=10000, report_interval=1000,
                    global_step=num_training_iterations)
       test_loss = sess.run(g['test_loss'])
       logging.info('test loss %f', test_loss)
+      if writer:
+        writer.close()
   return {'train_losses': train_losses, 'reports': reports,
           'test_loss': float(test_loss)}
 

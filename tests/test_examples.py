@@ -4,6 +4,7 @@ Each example's training function runs in-process; two scripts also run as
 subprocesses to check their absl flags.
 """
 
+import glob
 import os
 import random
 import subprocess
@@ -197,6 +198,18 @@ def test_rnn_shakespeare_trains_samples_and_resumes(tmp_path):
   assert np.isfinite(result['test_loss'])
   result = rnn_shakespeare.train(num_training_iterations=3, **kwargs)
   assert len(result['train_losses']) == 1  # resumed at iteration 2
+  # TensorBoard: graph and loss scalars in the event files beside the
+  # checkpoints, the model a single collapsible name scope.
+  tags, graph_defs = set(), []
+  for path in glob.glob(os.path.join(str(tmp_path), 'events.out.tfevents.*')):
+    for event in tf.train.summary_iterator(path):
+      if event.graph_def:
+        graph_defs.append(tf.GraphDef.FromString(event.graph_def))
+      tags.update(value.tag for value in event.summary.value)
+  assert {'train_loss', 'valid_loss'} <= tags
+  assert graph_defs
+  node_names = [node.name for node in graph_defs[0].node]
+  assert any(name.startswith('text_model/lstm_0/') for name in node_names)
 
 
 def test_text_model_variables():
