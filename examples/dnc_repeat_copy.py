@@ -21,7 +21,6 @@ import time
 from absl import app
 from absl import flags
 from absl import logging
-import numpy as np
 import sonnet as snt
 import tensorflow.compat.v1 as tf
 

@@ -15,7 +15,6 @@ import sys
 from absl import app
 from absl import flags
 from absl import logging
-import numpy as np
 import sonnet as snt
 import tensorflow.compat.v1 as tf
 

@@ -2,7 +2,6 @@
 
 import numpy as np
 import pytest
-import sonnet as snt
 from sonnet.python.modules.nets import transformer
 import tensorflow.compat.v1 as tf
 from tensorflow.core.protobuf import rewriter_config_pb2

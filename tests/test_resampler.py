@@ -1,9 +1,7 @@
 """Tests of the Resampler op: values, gradients, shapes, errors, bad input."""
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
 
 import numpy as np
 import pytest
