@@ -120,9 +120,11 @@ absl::Status CheckDataAndWarp(const Tensor& data, const Tensor& warp,
 
 #if defined(__GNUC__) && defined(__x86_64__)
 #define SONNET_RS_INLINE inline __attribute__((always_inline))
+#define SONNET_RS_LIKELY(x) __builtin_expect(!!(x), 1)
 #define SONNET_RS_AVX2 1
 #else
 #define SONNET_RS_INLINE inline
+#define SONNET_RS_LIKELY(x) (x)
 #define SONNET_RS_AVX2 0
 #endif
 
@@ -130,50 +132,101 @@ absl::Status CheckDataAndWarp(const Tensor& data, const Tensor& warp,
 // corners inside, the common case) take a short path reading the 2x2 patch
 // directly; others go through MakeSample. Both compute the same weights and
 // sum in the same order, so the result does not depend on the path.
-template <typename T>
+//
+// `NC` > 0 fixes the channel count at compile time (fully unrolled loops for
+// the small counts where a runtime loop costs more than the arithmetic);
+// NC == 0 reads it from `d`. Points are walked one batch item at a time so
+// the image pointer and bounds are loop invariants.
+template <typename T, int NC>
 SONNET_RS_INLINE void ForwardPointsBody(const T* data, const T* warp, T* out,
                                         const Dims& d, int64_t start,
                                         int64_t limit) {
   using A = typename AccType<T>::type;
-  const int64_t C = d.channels;
-  const int64_t row = d.width * C;
-  const int64_t image_size = d.height * row;
+  const int64_t C = NC > 0 ? NC : d.channels;
+  const int64_t H = d.height, W = d.width;
+  const int64_t row = W * C;
+  const int64_t image_size = H * row;
+  // Same bounds as resampler::InteriorSample, hoisted.
+  const A x_max = static_cast<A>(W - 1);
+  const A y_max = static_cast<A>(H - 1);
+  constexpr int64_t kPrefetch = 16;
+  const bool prefetch = NC == 0 && H > 0 && W > 0;
   int64_t b = start / d.points;
-  int64_t p = start - b * d.points;
-  for (int64_t i = start; i < limit; ++i) {
-    const T* image = data + b * image_size;
+  int64_t i = start;
+  while (i < limit) {
+    const int64_t segment_end = std::min(limit, (b + 1) * d.points);
+    const T* __restrict__ image = data + b * image_size;
+    const T* __restrict__ w_in = warp + 2 * i;
     T* __restrict__ o = out + i * C;
-    const A x = static_cast<A>(warp[2 * i]);
-    const A y = static_cast<A>(warp[2 * i + 1]);
-    int64_t offset;
-    A ax, ay;
-    if (resampler::InteriorSample<A>(x, y, d.height, d.width, C, &offset, &ax,
-                                     &ay)) {
-      A w[4];
-      resampler::Weights(ax, ay, w);
-      const T* __restrict__ pff = image + offset;
-      const T* __restrict__ pcf = pff + C;
-      const T* __restrict__ pfc = pff + row;
-      const T* __restrict__ pcc = pfc + C;
-      for (int64_t c = 0; c < C; ++c) {
-        o[c] = static_cast<T>(
-            w[0] * static_cast<A>(pff[c]) + w[1] * static_cast<A>(pcc[c]) +
-            w[2] * static_cast<A>(pfc[c]) + w[3] * static_cast<A>(pcf[c]));
+    for (; i < segment_end; ++i, w_in += 2, o += C) {
+      // Gathers from a rotated / scaled grid defeat the hardware prefetcher:
+      // fetch the 2x2 patch of a point kPrefetch ahead (coordinates clamped
+      // into the image, NaN to 0, so the address is always inside it). Only
+      // pays off for wide pixels; for 1-4 channels it measured slower.
+      if (prefetch && i + kPrefetch < segment_end) {
+        A px = static_cast<A>(w_in[2 * kPrefetch]);
+        A py = static_cast<A>(w_in[2 * kPrefetch + 1]);
+        px = px > A(0) ? px : A(0);
+        py = py > A(0) ? py : A(0);
+        px = px < x_max ? px : x_max;
+        py = py < y_max ? py : y_max;
+        const int64_t fx = std::min(static_cast<int64_t>(px), W - 1);
+        const int64_t fy = std::min(static_cast<int64_t>(py), H - 1);
+        const T* patch = image + (fy * W + fx) * C;
+        __builtin_prefetch(patch);
+        __builtin_prefetch(fy + 1 < H ? patch + row : patch);
       }
-    } else {
+      const A x = static_cast<A>(w_in[0]);
+      const A y = static_cast<A>(w_in[1]);
+      if (x >= A(0) && y >= A(0) && x < x_max && y < y_max) {
+        const int64_t fx = static_cast<int64_t>(x);  // x >= 0: floor.
+        const int64_t fy = static_cast<int64_t>(y);
+        if (SONNET_RS_LIKELY(fx < W - 1 && fy < H - 1)) {  // Float rounding.
+          A w[4];
+          resampler::Weights(x - static_cast<A>(fx), y - static_cast<A>(fy),
+                             w);
+          const T* __restrict__ pff = image + (fy * W + fx) * C;
+          const T* __restrict__ pcf = pff + C;
+          const T* __restrict__ pfc = pff + row;
+          const T* __restrict__ pcc = pfc + C;
+          for (int64_t c = 0; c < C; ++c) {
+            o[c] = static_cast<T>(w[0] * static_cast<A>(pff[c]) +
+                                  w[1] * static_cast<A>(pcc[c]) +
+                                  w[2] * static_cast<A>(pfc[c]) +
+                                  w[3] * static_cast<A>(pcf[c]));
+          }
+          continue;
+        }
+      }
       Sample<A> s;
-      if (MakeSample<A>(x, y, d.height, d.width, C, &s)) {
+      if (MakeSample<A>(x, y, H, W, C, &s)) {
         for (int64_t c = 0; c < C; ++c) {
           o[c] = static_cast<T>(resampler::SampleChannel<A>(image, s, c));
         }
       } else {
-        std::fill(o, o + C, T(0));
+        for (int64_t c = 0; c < C; ++c) o[c] = T(0);
       }
     }
-    if (++p == d.points) {
-      p = 0;
-      ++b;
-    }
+    ++b;
+  }
+}
+
+// Dispatches to the unrolled bodies for 1-4 channels.
+template <typename T>
+SONNET_RS_INLINE void ForwardPointsDispatch(const T* data, const T* warp,
+                                            T* out, const Dims& d,
+                                            int64_t start, int64_t limit) {
+  switch (d.channels) {
+    case 1:
+      return ForwardPointsBody<T, 1>(data, warp, out, d, start, limit);
+    case 2:
+      return ForwardPointsBody<T, 2>(data, warp, out, d, start, limit);
+    case 3:
+      return ForwardPointsBody<T, 3>(data, warp, out, d, start, limit);
+    case 4:
+      return ForwardPointsBody<T, 4>(data, warp, out, d, start, limit);
+    default:
+      return ForwardPointsBody<T, 0>(data, warp, out, d, start, limit);
   }
 }
 
@@ -263,7 +316,7 @@ bool HasAvx2() {
   __attribute__((target("avx2"))) void ForwardPointsAvx2(                   \
       const T* data, const T* warp, T* out, const Dims& d, int64_t start,   \
       int64_t limit) {                                                      \
-    ForwardPointsBody<T>(data, warp, out, d, start, limit);                 \
+    ForwardPointsDispatch<T>(data, warp, out, d, start, limit);             \
   }                                                                         \
   __attribute__((target("avx2"))) void GradBatchesAvx2(                     \
       const T* data, const T* warp, const T* grad_out, T* grad_data,        \
@@ -285,7 +338,7 @@ void ForwardPointsCpu(const T* data, const T* warp, T* out, const Dims& d,
     if (HasAvx2()) return ForwardPointsAvx2(data, warp, out, d, start, limit);
   }
 #endif
-  ForwardPointsBody<T>(data, warp, out, d, start, limit);
+  ForwardPointsDispatch<T>(data, warp, out, d, start, limit);
 }
 
 template <typename T, typename G>
