@@ -19,3 +19,21 @@ import pytest  # pylint: disable=g-import-not-at-top,g-bad-import-order
 def _deterministic_numpy():
   """Seeds NumPy's global generator so test data is the same on every run."""
   np.random.seed(0)
+
+
+# Every graph built by a test gets graph-level seed 0, so that initial
+# weights (and other random ops without an explicit seed) are the same on
+# every run: a test's outcome must not depend on an unlucky draw. Random ops
+# still produce fresh values on each Session.run, and tests may still call
+# tf.set_random_seed themselves.
+from tensorflow.python.framework import ops as _tf_ops  # pylint: disable=g-import-not-at-top,g-bad-import-order
+
+_original_graph_init = _tf_ops.Graph.__init__
+
+
+def _seeded_graph_init(self, *args, **kwargs):
+  _original_graph_init(self, *args, **kwargs)
+  self.seed = 0
+
+
+_tf_ops.Graph.__init__ = _seeded_graph_init

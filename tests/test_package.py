@@ -117,3 +117,9 @@ def test_tf1_reference_variables_and_v1_control_flow():
   """)
   assert result.returncode == 0, result.stderr[-3000:]
   assert result.stdout.strip().endswith("OK")
+
+
+def test_resampler_op_is_built():
+  """The resampler tests skip when the op is missing; this one fails instead."""
+  from sonnet.python.ops import resampler  # pylint: disable=g-import-not-at-top
+  assert snt.resampler_is_available(), resampler._load_error  # pylint: disable=protected-access
