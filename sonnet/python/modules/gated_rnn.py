@@ -25,6 +25,7 @@ from sonnet.python.modules.gated_rnn_utils import _check_rank_2
 from sonnet.python.modules.gated_rnn_utils import _check_state_shape
 from sonnet.python.modules.gated_rnn_utils import _clip
 from sonnet.python.modules.gated_rnn_utils import _dropout
+from sonnet.python.modules.gated_rnn_utils import _keyed_variable
 from sonnet.python.modules.gated_rnn_utils import _LSTMBlockCell
 from sonnet.python.modules.gated_rnn_utils import _lstm_gates
 from sonnet.python.modules.gated_rnn_utils import _to_tensors
@@ -150,11 +151,7 @@ class LSTM(rnn_core.RNNCore):
     return possible_keys
 
   def _get_variable(self, key, shape, dtype, default_initializer=None):
-    return tf.get_variable(
-        key, shape=shape, dtype=dtype,
-        initializer=self._initializers.get(key, default_initializer),
-        partitioner=self._partitioners.get(key),
-        regularizer=self._regularizers.get(key))
+    return _keyed_variable(self, key, shape, dtype, default_initializer)
 
   def _build(self, inputs, prev_state):
     """Connects the core for one time step.
@@ -596,11 +593,7 @@ class BatchNormLSTM(rnn_core.RNNCore):
 
   def _get_variable(self, key, shape, dtype, default_initializer=None,
                     name=None):
-    return tf.get_variable(
-        name or key, shape=shape, dtype=dtype,
-        initializer=self._initializers.get(key, default_initializer),
-        partitioner=self._partitioners.get(key),
-        regularizer=self._regularizers.get(key))
+    return _keyed_variable(self, key, shape, dtype, default_initializer, name)
 
   def _build(self, inputs, prev_state, is_training=None,
              test_local_stats=True):
@@ -1170,11 +1163,7 @@ class GRU(rnn_core.RNNCore):
     bias_shape = (self._hidden_size,)
 
     def get_variable(key, shape):
-      return tf.get_variable(
-          key, shape, dtype=inputs.dtype,
-          initializer=self._initializers.get(key),
-          partitioner=self._partitioners.get(key),
-          regularizer=self._regularizers.get(key))
+      return _keyed_variable(self, key, shape, inputs.dtype)
 
     self._wz = get_variable(GRU.WZ, weight_shape)
     self._uz = get_variable(GRU.UZ, u_shape)
@@ -1283,11 +1272,7 @@ class HighwayCore(rnn_core.RNNCore):
     bias_shape = (self._hidden_size,)
 
     def get_variable(key, shape):
-      return tf.get_variable(
-          key, shape, dtype=inputs.dtype,
-          initializer=self._initializers.get(key),
-          partitioner=self._partitioners.get(key),
-          regularizer=self._regularizers.get(key))
+      return _keyed_variable(self, key, shape, inputs.dtype)
 
     pre_highway_wt = get_variable(self.WT, weight_shape)
     pre_highway_wh = get_variable(self.WH, weight_shape)

@@ -66,6 +66,17 @@ def _clip(tensor, clip_value):
   return tf.clip_by_value(tensor, -clip_value, clip_value)
 
 
+def _keyed_variable(module, key, shape, dtype, default_initializer=None,
+                    name=None):
+  """`tf.get_variable(name or key)` with `module`'s initializer, partitioner
+  and regularizer for `key` (initializer default: `default_initializer`)."""
+  return tf.get_variable(
+      name or key, shape=shape, dtype=dtype,
+      initializer=module._initializers.get(key, default_initializer),  # pylint: disable=protected-access
+      partitioner=module._partitioners.get(key),  # pylint: disable=protected-access
+      regularizer=module._regularizers.get(key))  # pylint: disable=protected-access
+
+
 # --- LSTM gate product ---------------------------------------------------------
 
 
