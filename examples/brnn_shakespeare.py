@@ -29,6 +29,8 @@ if __package__ in (None, ''):  # run as a script: make `examples` importable
 from examples import dataset_shakespeare  # pylint: disable=g-import-not-at-top
 
 FLAGS = flags.FLAGS
+
+
 def define_flags():
   """Defines the command-line flags of this script (when run as one)."""
   flags.DEFINE_integer('embedding_size', 64, 'Character embedding size.')

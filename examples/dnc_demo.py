@@ -21,6 +21,8 @@ if __package__ in (None, ''):  # run as a script: make `examples` importable
 from examples import dnc_repeat_copy  # pylint: disable=g-import-not-at-top
 
 FLAGS = flags.FLAGS
+
+
 def define_flags():
   """Defines the command-line flags of this script (when run as one)."""
   flags.DEFINE_integer('demo_iterations', 400, 'Training iterations.')

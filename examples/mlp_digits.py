@@ -22,6 +22,8 @@ import sonnet as snt
 import tensorflow.compat.v1 as tf
 
 FLAGS = flags.FLAGS
+
+
 def define_flags():
   """Defines the command-line flags of this script (when run as one)."""
   flags.DEFINE_float('learning_rate', 0.1, 'SGD learning rate.')

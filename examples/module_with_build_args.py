@@ -15,6 +15,8 @@ import sonnet as snt
 import tensorflow.compat.v1 as tf
 
 FLAGS = flags.FLAGS
+
+
 def define_flags():
   """Defines the command-line flags of this script (when run as one)."""
   flags.DEFINE_integer('num_steps', 100, 'Training steps.')

@@ -24,6 +24,8 @@ if __package__ in (None, ''):  # run as a script: make `examples` importable
 from examples import dataset_nth_farthest  # pylint: disable=g-import-not-at-top
 
 FLAGS = flags.FLAGS
+
+
 def define_flags():
   """Defines the command-line flags of this script (when run as one)."""
   flags.DEFINE_float('learning_rate', 1e-4, 'Initial learning rate.')

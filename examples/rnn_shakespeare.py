@@ -26,6 +26,8 @@ if __package__ in (None, ''):  # run as a script: make `examples` importable
 from examples import dataset_shakespeare  # pylint: disable=g-import-not-at-top
 
 FLAGS = flags.FLAGS
+
+
 def define_flags():
   """Defines the command-line flags of this script (when run as one)."""
   flags.DEFINE_integer('num_training_iterations', 10000, 'Training iterations.')
