@@ -10,7 +10,7 @@ TF_REQ := tensorflow-cpu==2.21.0
 # tests exercise them.
 DEV_REQS := numpy absl-py pytest scikit-learn matplotlib
 
-.PHONY: all setup demo test bench clean native-checks resampler-cuda resampler-asan resampler-bazel
+.PHONY: all setup demo test bench clean native-checks resampler-cpu resampler-cuda resampler-asan resampler-bazel
 
 all: test
 
@@ -47,10 +47,10 @@ clean:
 # here: compile only), an AddressSanitizer build of the op survives a fuzz
 # run of forward and backward kernels, and the bazel build produces a wheel
 # that installs into a fresh venv and passes tests/test_resampler.py.
-native-checks: resampler-cuda resampler-asan resampler-bazel
+native-checks: resampler-cpu resampler-cuda resampler-asan resampler-bazel
 
 RESAMPLER_SRCS := sonnet/cc/ops/resampler_ops.cc sonnet/cc/kernels/resampler_op.cc
-RESAMPLER_HDRS := sonnet/cc/kernels/resampler_math.h sonnet/cc/kernels/resampler_op.h
+RESAMPLER_HDRS := sonnet/cc/kernels/resampler_cpu.h sonnet/cc/kernels/resampler_math.h sonnet/cc/kernels/resampler_op.h
 NVCC ?= $(shell command -v nvcc || echo /usr/local/cuda/bin/nvcc)
 CUDA_INCLUDE ?= $(firstword $(wildcard /usr/local/cuda/include /usr/local/cuda-*/include))
 TF_CFLAGS = $(shell $(PY) -c 'import tensorflow as tf; print(" ".join(tf.sysconfig.get_compile_flags()))' 2>/dev/null)
@@ -64,6 +64,16 @@ build/native/resampler_cuda_check: sonnet/cc/tests/resampler_cuda_check.cu.cc so
 	$(NVCC) -std=c++17 -x cu -I. -c sonnet/cc/kernels/resampler_op_gpu.cu.cc -o build/native/resampler_op_gpu.o
 	$(NVCC) -std=c++17 -x cu -I. sonnet/cc/tests/resampler_cuda_check.cu.cc sonnet/cc/kernels/resampler_op_gpu.cu.cc -o $@
 
+# The CPU loops outside TensorFlow: every instruction set against the
+# reference, under ASan and UBSan, with gather indices checked.
+build/native/resampler_cpu_check: sonnet/cc/tests/resampler_cpu_check.cc $(RESAMPLER_HDRS)
+	@mkdir -p build/native
+	g++ -std=c++17 -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all \
+	  -ffp-contract=off -DSONNET_RESAMPLER_CHECK_GATHERS -I. -pthread $< -o $@
+
+resampler-cpu: build/native/resampler_cpu_check
+	ASAN_OPTIONS=detect_leaks=0 $< 3000
+
 resampler-cuda:
 	@if command -v $(NVCC) >/dev/null; then \
 	  $(MAKE) --no-print-directory build/native/resampler_cuda_check && \
@@ -73,7 +83,7 @@ resampler-cuda:
 
 build/asan/_resampler.so: $(RESAMPLER_SRCS) $(RESAMPLER_HDRS) | $(VENV)/.deps
 	@mkdir -p build/asan
-	g++ -shared -fPIC -O1 -g -fsanitize=address -fno-omit-frame-pointer -std=c++17 $(CXX_QUIET) -I. $(TF_CFLAGS) \
+	g++ -shared -fPIC -O1 -g -fsanitize=address -fno-omit-frame-pointer -ffp-contract=off -std=c++17 $(CXX_QUIET) -I. $(TF_CFLAGS) \
 	  -DSONNET_TF_VERSION='"$(TF_VERSION)"' $(RESAMPLER_SRCS) -o $@ $(TF_LFLAGS)
 
 resampler-asan: build/asan/_resampler.so

@@ -27,6 +27,7 @@ _RESAMPLER_SOURCES = [
     "sonnet/cc/kernels/resampler_op.cc",
 ]
 _RESAMPLER_HEADERS = [
+    "sonnet/cc/kernels/resampler_cpu.h",
     "sonnet/cc/kernels/resampler_math.h",
     "sonnet/cc/kernels/resampler_op.h",
 ]
@@ -78,7 +79,7 @@ class BuildResampler(build_ext.build_ext):
     os.makedirs(os.path.dirname(os.path.abspath(target)), exist_ok=True)
     cxx = shlex.split(os.environ.get("CXX", "g++"))
     root = os.path.dirname(os.path.abspath(__file__))
-    cmd = (cxx + ["-shared", "-fPIC", "-O3", "-std=c++17",
+    cmd = (cxx + ["-shared", "-fPIC", "-O3", "-ffp-contract=off", "-std=c++17",
                   "-Wno-deprecated-declarations", "-Wno-interference-size",
                   "-I" + root]
            + info["cflags"]

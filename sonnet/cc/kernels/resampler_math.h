@@ -167,7 +167,7 @@ void ReferenceForward(const T* data, const T* warp, T* out, int64_t batch,
     const T* image = data + b * height * width * channels;
     for (int64_t p = 0; p < points; ++p) {
       const int64_t i = b * points + p;
-      Sample<A> s;
+      Sample<A> s{};
       const bool inside =
           MakeSample<A>(static_cast<A>(warp[2 * i]),
                         static_cast<A>(warp[2 * i + 1]), height, width,
@@ -195,7 +195,7 @@ void ReferenceGrad(const T* data, const T* warp, const T* grad_out,
     T* grad_image = grad_data + b * height * width * channels;
     for (int64_t p = 0; p < points; ++p) {
       const int64_t i = b * points + p;
-      Sample<A> s;
+      Sample<A> s{};
       if (!MakeSample<A>(static_cast<A>(warp[2 * i]),
                          static_cast<A>(warp[2 * i + 1]), height, width,
                          channels, &s)) {
