@@ -369,8 +369,10 @@ class TestBadInputIsDefined:
 
 
 def test_vectorized_and_baseline_loops_agree(tmp_path):
-  # float / double run AVX2 builds of the CPU loops where the CPU has AVX2;
-  # the baseline build must give bit-identical results.
+  # float / double run AVX2 (and, for the float gather path of 1-4 channels,
+  # AVX-512) builds of the CPU loops where the CPU has them; every build must
+  # give bit-identical results. 61 points per item: AVX-512 steps of 16, an
+  # AVX2 step of 8 and a scalar tail.
   code = (
       "import sys, numpy as np, tensorflow.compat.v1 as tf\n"
       "tf.disable_eager_execution()\n"
@@ -380,29 +382,34 @@ def test_vectorized_and_baseline_loops_agree(tmp_path):
       "rng = np.random.RandomState(8)\n"
       "arrays = []\n"
       "for dtype in (np.float32, np.float64):\n"
-      "  data = rng.normal(size=(3, 7, 9, 5)).astype(dtype)\n"
-      "  warp = ref.random_warp(rng, (3, 40, 2), 7, 9).astype(dtype)\n"
-      "  d, w = tf.constant(data), tf.constant(warp)\n"
-      "  out = resampler(d, w)\n"
-      "  arrays += [out] + tf.gradients(out, [d, w], tf.ones_like(out))\n"
+      "  for channels in (1, 2, 3, 4, 5, 16):\n"
+      "    data = rng.normal(size=(3, 7, 9, channels)).astype(dtype)\n"
+      "    warp = ref.random_warp(rng, (3, 61, 2), 7, 9).astype(dtype)\n"
+      "    d, w = tf.constant(data), tf.constant(warp)\n"
+      "    out = resampler(d, w)\n"
+      "    arrays += [out] + tf.gradients(out, [d, w], tf.ones_like(out))\n"
       "with tf.Session() as sess:\n"
       "  np.savez(sys.argv[1], *sess.run(arrays))\n").format(
           tests=os.path.dirname(os.path.abspath(__file__)))
   results = []
-  for disable in (False, True):
+  for disable in (None, "SONNET_RESAMPLER_DISABLE_AVX512",
+                  "SONNET_RESAMPLER_DISABLE_AVX2"):
     env = dict(os.environ)
     env.pop("SONNET_RESAMPLER_DISABLE_AVX2", None)
+    env.pop("SONNET_RESAMPLER_DISABLE_AVX512", None)
     if disable:
-      env["SONNET_RESAMPLER_DISABLE_AVX2"] = "1"
-    path = str(tmp_path / "out{}.npz".format(int(disable)))
+      env[disable] = "1"
+    path = str(tmp_path / "out{}.npz".format(len(results)))
     proc = subprocess.run([sys.executable, "-c", code, path], env=env,
                           capture_output=True, text=True, timeout=300,
                           check=False)
     assert proc.returncode == 0, proc.stderr[-3000:]
     with np.load(path) as f:
       results.append([f[k] for k in sorted(f.files)])
-  for a, b in zip(*results):
-    np.testing.assert_array_equal(a, b)
+  assert len(results[0]) == 36
+  for other in results[1:]:
+    for a, b in zip(results[0], other):
+      np.testing.assert_array_equal(a, b)
 
 
 class TestLibraryVersionCheck:

@@ -49,20 +49,28 @@ struct Dims {
   int64_t batch = 0, height = 0, width = 0, channels = 0, points = 0;
 };
 
-// Instruction set of the loops: the baseline x86-64 (or other CPU) build, or
-// AVX2 chosen at run time (the library itself targets the baseline that
-// TensorFlow requires).
-enum class Isa { kBaseline, kAvx2 };
+// Instruction set of the loops: the baseline x86-64 (or other CPU) build,
+// or AVX2 / AVX-512 chosen at run time (the library itself targets the
+// baseline that TensorFlow requires). AVX-512 only changes the gather
+// forward pass; everything else runs its AVX2 code.
+enum class Isa { kBaseline, kAvx2, kAvx512 };
 
-// AVX2 when the CPU has it, unless SONNET_RESAMPLER_DISABLE_AVX2 is set (any
-// value), which lets tests check that both paths agree.
+// The widest the CPU has, unless SONNET_RESAMPLER_DISABLE_AVX512 or
+// SONNET_RESAMPLER_DISABLE_AVX2 (any value; the latter disables both) is
+// set, which lets tests check that all paths agree.
 inline Isa BestIsa() {
 #if SONNET_RS_X86
-  static const Isa isa =
-      __builtin_cpu_supports("avx2") &&
-              std::getenv("SONNET_RESAMPLER_DISABLE_AVX2") == nullptr
-          ? Isa::kAvx2
-          : Isa::kBaseline;
+  static const Isa isa = [] {
+    if (!__builtin_cpu_supports("avx2") ||
+        std::getenv("SONNET_RESAMPLER_DISABLE_AVX2") != nullptr) {
+      return Isa::kBaseline;
+    }
+    if (!__builtin_cpu_supports("avx512f") ||
+        std::getenv("SONNET_RESAMPLER_DISABLE_AVX512") != nullptr) {
+      return Isa::kAvx2;
+    }
+    return Isa::kAvx512;
+  }();
   return isa;
 #else
   return Isa::kBaseline;
@@ -199,9 +207,27 @@ inline bool GatherPathApplies(const Dims& d) {
          d.height * d.width * d.channels < (int64_t{1} << 31);
 }
 
-// Points ahead whose patches the gather loop prefetches (see
-// PrefetchPatch).
-constexpr int64_t kPrefetchAhead = 128;
+// Points ahead whose patch the gather loops prefetch, one per step (see
+// PrefetchPatch): the next step's prefetch covers the cache lines this one's
+// points reach beyond the first one's patch.
+constexpr int64_t kPrefetchAhead = 192;
+
+#ifdef SONNET_RESAMPLER_CHECK_GATHERS
+// Debug builds (the harness under ASan, which does not see inside gathers):
+// every element an unmasked lane reads, 2 * NC floats from `offset` in this
+// row and the next, lies in the image.
+inline void CheckGatherOffsets(const int32_t* offset, unsigned mask, int lanes,
+                               int64_t row, int64_t nc, int64_t image_size) {
+  for (int lane = 0; lane < lanes; ++lane) {
+    if (((mask >> lane) & 1) &&
+        (offset[lane] < 0 || offset[lane] + row + 2 * nc > image_size)) {
+      std::fprintf(stderr, "gather out of the image: offset %d\n",
+                   offset[lane]);
+      std::abort();
+    }
+  }
+}
+#endif
 
 // The gather loop keeps 8 points in "pair order": lanes 0-7 hold points
 // 0 1 4 5 2 3 6 7 (what _mm256_shuffle_ps makes of two vectors of pairs).
@@ -300,11 +326,9 @@ SONNET_RS_AVX2_FN void ForwardGatherAvx2(const float* data, const float* warp,
     for (; i + 8 <= segment_end; i += 8) {
       const float* w_in = warp + 2 * i;
       float* o = out + i * NC;
-      if (i + kPrefetchAhead + 8 <= segment_end) {
+      if (i + kPrefetchAhead < segment_end) {
         PrefetchPatch(image, w_in[2 * kPrefetchAhead],
                       w_in[2 * kPrefetchAhead + 1], H, W, NC);
-        PrefetchPatch(image, w_in[2 * kPrefetchAhead + 14],
-                      w_in[2 * kPrefetchAhead + 15], H, W, NC);
       }
       const __m256 v0 = _mm256_loadu_ps(w_in);      // x0 y0 x1 y1 | x2 ..
       const __m256 v1 = _mm256_loadu_ps(w_in + 8);  // x4 y4 ..
@@ -341,19 +365,9 @@ SONNET_RS_AVX2_FN void ForwardGatherAvx2(const float* data, const float* warp,
         const __m256i mask_seq =
             _mm256_permute4x64_epi64(_mm256_castps_si256(inside), 0xD8);
 #ifdef SONNET_RESAMPLER_CHECK_GATHERS
-        // Debug builds (the harness under ASan, which does not see inside
-        // gathers): every element an unmasked lane reads is in the image.
         alignas(32) int32_t lane_offset[8];
         _mm256_store_si256(reinterpret_cast<__m256i*>(lane_offset), offset);
-        for (int lane = 0; lane < 8; ++lane) {
-          if (((interior >> lane) & 1) &&
-              (lane_offset[lane] < 0 ||
-               lane_offset[lane] + row + 2 * NC > image_size)) {
-            std::fprintf(stderr, "gather out of the image: offset %d\n",
-                         lane_offset[lane]);
-            std::abort();
-          }
-        }
+        CheckGatherOffsets(lane_offset, interior, 8, row, NC, image_size);
 #endif
         const __m128i lo = _mm256_castsi256_si128(offset_seq);
         const __m128i hi = _mm256_extracti128_si256(offset_seq, 1);
@@ -389,6 +403,70 @@ SONNET_RS_AVX2_FN void ForwardGatherAvx2(const float* data, const float* warp,
   }
 }
 
+// float forward for 5 or more channels: one point at a time (geometry as
+// ForwardScalar), 8 channels per vector, the same sums per channel.
+SONNET_RS_AVX2_FN void ForwardChannelsAvx2(const float* data,
+                                           const float* warp, float* out,
+                                           const Dims& d, int64_t start,
+                                           int64_t limit) {
+  const int64_t C = d.channels, H = d.height, W = d.width;
+  const int64_t row = W * C;
+  const int64_t image_size = H * row;
+  const float x_max = static_cast<float>(W - 1);
+  const float y_max = static_cast<float>(H - 1);
+  constexpr int64_t kAhead = 16;
+  const bool prefetch = C >= 32;  // Measured no gain below.
+  int64_t b = start / d.points;
+  int64_t i = start;
+  while (i < limit) {
+    const int64_t segment_end = std::min(limit, (b + 1) * d.points);
+    const float* __restrict__ image = data + b * image_size;
+    const float* __restrict__ w_in = warp + 2 * i;
+    float* __restrict__ o = out + i * C;
+    for (; i < segment_end; ++i, w_in += 2, o += C) {
+      if (prefetch && i + kAhead < segment_end) {
+        PrefetchPatch(image, w_in[2 * kAhead], w_in[2 * kAhead + 1], H, W,
+                      C);
+      }
+      const float x = w_in[0];
+      const float y = w_in[1];
+      if (x >= 0.0f && y >= 0.0f && x < x_max && y < y_max) {
+        const int64_t fx = static_cast<int64_t>(x);  // x >= 0: floor.
+        const int64_t fy = static_cast<int64_t>(y);
+        if (SONNET_RS_LIKELY(fx < W - 1 && fy < H - 1)) {  // Float rounding.
+          float w[4];
+          Weights(x - static_cast<float>(fx), y - static_cast<float>(fy), w);
+          const float* __restrict__ pff = image + (fy * W + fx) * C;
+          const float* __restrict__ pcf = pff + C;
+          const float* __restrict__ pfc = pff + row;
+          const float* __restrict__ pcc = pfc + C;
+          const __m256 w0 = _mm256_set1_ps(w[0]), w1 = _mm256_set1_ps(w[1]);
+          const __m256 w2 = _mm256_set1_ps(w[2]), w3 = _mm256_set1_ps(w[3]);
+          int64_t c = 0;
+          for (; c + 8 <= C; c += 8) {
+            _mm256_storeu_ps(
+                o + c,
+                _mm256_add_ps(
+                    _mm256_add_ps(
+                        _mm256_add_ps(
+                            _mm256_mul_ps(w0, _mm256_loadu_ps(pff + c)),
+                            _mm256_mul_ps(w1, _mm256_loadu_ps(pcc + c))),
+                        _mm256_mul_ps(w2, _mm256_loadu_ps(pfc + c))),
+                    _mm256_mul_ps(w3, _mm256_loadu_ps(pcf + c))));
+          }
+          for (; c < C; ++c) {
+            o[c] = w[0] * pff[c] + w[1] * pcc[c] + w[2] * pfc[c] +
+                   w[3] * pcf[c];
+          }
+          continue;
+        }
+      }
+      ForwardPointGeneral<float, float>(image, x, y, H, W, C, o);
+    }
+    ++b;
+  }
+}
+
 template <typename T, typename A>
 SONNET_RS_AVX2_FN void ForwardPointsAvx2(const T* data, const T* warp,
                                          T* out, const Dims& d, int64_t start,
@@ -400,6 +478,9 @@ template <>
 SONNET_RS_AVX2_FN void ForwardPointsAvx2<float, float>(
     const float* data, const float* warp, float* out, const Dims& d,
     int64_t start, int64_t limit) {
+  if (d.channels > 4) {
+    return ForwardChannelsAvx2(data, warp, out, d, start, limit);
+  }
   if (!GatherPathApplies(d)) {
     return ForwardScalarDispatch<float, float>(data, warp, out, d, start,
                                                limit);
@@ -415,6 +496,193 @@ SONNET_RS_AVX2_FN void ForwardPointsAvx2<float, float>(
       return ForwardGatherAvx2<4>(data, warp, out, d, start, limit);
   }
 }
+
+#define SONNET_RS_AVX512_FN __attribute__((target("avx512f"))) inline
+
+// GCC 12's _mm512_cvttps_epi32 starts from _mm512_undefined_epi32(), which
+// -Wmaybe-uninitialized reports once inlined here.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+
+// Where each output float of 16 points x NC channels comes from: output
+// vector k, lane l is float 16k + l of the interleaved pixels, i.e. channel
+// c = (16k + l) % NC of point (16k + l) / NC, taken from the channel
+// vectors by a two-source permute of channels 0-1 or (lanes in high[k])
+// of channels 2-3.
+template <int NC>
+struct PixelPlan512 {
+  __m512i from01[NC], from23[NC];
+  __mmask16 high[NC];
+};
+
+template <int NC>
+SONNET_RS_AVX512_FN PixelPlan512<NC> MakePixelPlan512() {
+  PixelPlan512<NC> plan;
+  for (int k = 0; k < NC; ++k) {
+    alignas(64) int32_t from01[16], from23[16];
+    unsigned high = 0;
+    for (int l = 0; l < 16; ++l) {
+      const int p = (16 * k + l) / NC, c = (16 * k + l) % NC;
+      from01[l] = c < 2 ? p + 16 * c : 0;
+      from23[l] = c < 2 ? 0 : p + 16 * (c - 2);
+      if (c >= 2) high |= 1u << l;
+    }
+    plan.from01[k] = _mm512_load_si512(from01);
+    plan.from23[k] = _mm512_load_si512(from23);
+    plan.high[k] = static_cast<__mmask16>(high);
+  }
+  return plan;
+}
+
+// As ForwardGatherAvx2, 16 points at a time in natural order (AVX-512 has
+// two-source permutes across the whole vector). The last < 16 points of a
+// batch item go to ForwardGatherAvx2. Requires GatherPathApplies(d).
+template <int NC>
+SONNET_RS_AVX512_FN void ForwardGatherAvx512(const float* data,
+                                             const float* warp, float* out,
+                                             const Dims& d, int64_t start,
+                                             int64_t limit) {
+  const int64_t H = d.height, W = d.width;
+  const int64_t row = W * NC;
+  const int64_t image_size = H * row;
+  const __m512 x_max = _mm512_set1_ps(static_cast<float>(W - 1));
+  const __m512 y_max = _mm512_set1_ps(static_cast<float>(H - 1));
+  const __m512 zero = _mm512_setzero_ps();
+  const __m512 one = _mm512_set1_ps(1.0f);
+  const __m512i width = _mm512_set1_epi32(static_cast<int>(W));
+  const __m512i even = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18,
+                                         20, 22, 24, 26, 28, 30);
+  const __m512i odd = _mm512_add_epi32(even, _mm512_set1_epi32(1));
+  const PixelPlan512<NC> plan = MakePixelPlan512<NC>();
+  int64_t b = start / d.points;
+  int64_t i = start;
+  while (i < limit) {
+    const int64_t segment_end = std::min(limit, (b + 1) * d.points);
+    const float* image = data + b * image_size;
+    for (; i + 16 <= segment_end; i += 16) {
+      const float* w_in = warp + 2 * i;
+      float* o = out + i * NC;
+      if (i + kPrefetchAhead + 8 < segment_end) {
+        PrefetchPatch(image, w_in[2 * kPrefetchAhead],
+                      w_in[2 * kPrefetchAhead + 1], H, W, NC);
+        PrefetchPatch(image, w_in[2 * kPrefetchAhead + 16],
+                      w_in[2 * kPrefetchAhead + 17], H, W, NC);
+      }
+      const __m512 v0 = _mm512_loadu_ps(w_in);
+      const __m512 v1 = _mm512_loadu_ps(w_in + 16);
+      const __m512 x = _mm512_permutex2var_ps(v0, even, v1);
+      const __m512 y = _mm512_permutex2var_ps(v0, odd, v1);
+      // Ordered comparisons: NaN lanes are not interior.
+      __mmask16 inside = _mm512_cmp_ps_mask(x, zero, _CMP_GE_OQ);
+      inside = _mm512_mask_cmp_ps_mask(inside, y, zero, _CMP_GE_OQ);
+      inside = _mm512_mask_cmp_ps_mask(inside, x, x_max, _CMP_LT_OQ);
+      inside = _mm512_mask_cmp_ps_mask(inside, y, y_max, _CMP_LT_OQ);
+      const unsigned interior = inside;
+      if (interior != 0) {
+        const __m512i fx = _mm512_cvttps_epi32(x);
+        const __m512i fy = _mm512_cvttps_epi32(y);
+        const __m512 ax = _mm512_sub_ps(x, _mm512_cvtepi32_ps(fx));
+        const __m512 ay = _mm512_sub_ps(y, _mm512_cvtepi32_ps(fy));
+        const __m512 dx = _mm512_sub_ps(one, ax);
+        const __m512 dy = _mm512_sub_ps(one, ay);
+        const __m512 w0 = _mm512_mul_ps(dx, dy);
+        const __m512 w1 = _mm512_mul_ps(ax, ay);
+        const __m512 w2 = _mm512_mul_ps(dx, ay);
+        const __m512 w3 = _mm512_mul_ps(ax, dy);
+        __m512i offset = _mm512_add_epi32(_mm512_mullo_epi32(fy, width), fx);
+        if (NC == 2) offset = _mm512_slli_epi32(offset, 1);
+        if (NC == 3) {
+          offset = _mm512_add_epi32(offset, _mm512_slli_epi32(offset, 1));
+        }
+        if (NC == 4) offset = _mm512_slli_epi32(offset, 2);
+#ifdef SONNET_RESAMPLER_CHECK_GATHERS
+        alignas(64) int32_t lane_offset[16];
+        _mm512_store_si512(lane_offset, offset);
+        CheckGatherOffsets(lane_offset, interior, 16, row, NC, image_size);
+#endif
+        const __m256i lo = _mm512_castsi512_si256(offset);
+        const __m256i hi = _mm512_extracti64x4_epi64(offset, 1);
+        const __mmask8 mask_lo = static_cast<__mmask8>(interior);
+        const __mmask8 mask_hi = static_cast<__mmask8>(interior >> 8);
+        // top / bottom[f]: float f of the row's pixel pair (as in
+        // GatherRowPairs), points in order.
+        __m512 top[2 * NC], bottom[2 * NC];
+        for (int r = 0; r < 2; ++r) {
+          const float* row_start = image + r * row;
+          __m512* pairs = r == 0 ? top : bottom;
+          for (int j = 0; j < NC; ++j) {
+            const void* base = row_start + 2 * j;
+            const __m512 a = _mm512_castsi512_ps(_mm512_mask_i32gather_epi64(
+                _mm512_setzero_si512(), mask_lo, lo, base, 4));
+            const __m512 c = _mm512_castsi512_ps(_mm512_mask_i32gather_epi64(
+                _mm512_setzero_si512(), mask_hi, hi, base, 4));
+            pairs[2 * j] = _mm512_permutex2var_ps(a, even, c);
+            pairs[2 * j + 1] = _mm512_permutex2var_ps(a, odd, c);
+          }
+        }
+        __m512 result[NC];
+        for (int c = 0; c < NC; ++c) {
+          result[c] = _mm512_add_ps(
+              _mm512_add_ps(_mm512_add_ps(_mm512_mul_ps(w0, top[c]),
+                                          _mm512_mul_ps(w1, bottom[NC + c])),
+                            _mm512_mul_ps(w2, bottom[c])),
+              _mm512_mul_ps(w3, top[NC + c]));
+        }
+        for (int k = 0; k < NC; ++k) {
+          __m512 v = result[0];
+          if (NC > 1) {
+            v = _mm512_permutex2var_ps(result[0], plan.from01[k], result[1]);
+          }
+          if (NC > 2) {
+            v = _mm512_mask_blend_ps(
+                plan.high[k], v,
+                _mm512_permutex2var_ps(result[2], plan.from23[k],
+                                       result[NC > 3 ? 3 : 2]));
+          }
+          _mm512_storeu_ps(o + 16 * k, v);
+        }
+      }
+      for (unsigned lanes = ~interior & 0xFFFFu; lanes != 0;
+           lanes &= lanes - 1) {
+        const int p = __builtin_ctz(lanes);
+        ForwardPointGeneral<float, float>(image, w_in[2 * p], w_in[2 * p + 1],
+                                          H, W, NC, o + p * NC);
+      }
+    }
+    if (i < segment_end) {  // Fewer than 16 points left in this item.
+      ForwardGatherAvx2<NC>(data, warp, out, d, i, segment_end);
+      i = segment_end;
+    }
+    ++b;
+  }
+}
+
+template <typename T, typename A>
+SONNET_RS_AVX512_FN void ForwardPointsAvx512(const T* data, const T* warp,
+                                             T* out, const Dims& d,
+                                             int64_t start, int64_t limit) {
+  ForwardPointsAvx2<T, A>(data, warp, out, d, start, limit);
+}
+
+template <>
+SONNET_RS_AVX512_FN void ForwardPointsAvx512<float, float>(
+    const float* data, const float* warp, float* out, const Dims& d,
+    int64_t start, int64_t limit) {
+  if (d.channels > 4 || !GatherPathApplies(d)) {
+    return ForwardPointsAvx2<float, float>(data, warp, out, d, start, limit);
+  }
+  switch (d.channels) {
+    case 1:
+      return ForwardGatherAvx512<1>(data, warp, out, d, start, limit);
+    case 2:
+      return ForwardGatherAvx512<2>(data, warp, out, d, start, limit);
+    case 3:
+      return ForwardGatherAvx512<3>(data, warp, out, d, start, limit);
+    default:
+      return ForwardGatherAvx512<4>(data, warp, out, d, start, limit);
+  }
+}
+#pragma GCC diagnostic pop
 #endif  // SONNET_RS_X86
 
 // Forward pass for flat points [start, limit) of `d`: out[i] for each point
@@ -423,6 +691,9 @@ template <typename T, typename A>
 void ForwardPoints(Isa isa, const T* data, const T* warp, T* out,
                    const Dims& d, int64_t start, int64_t limit) {
 #if SONNET_RS_X86
+  if (isa == Isa::kAvx512) {
+    return ForwardPointsAvx512<T, A>(data, warp, out, d, start, limit);
+  }
   if (isa == Isa::kAvx2) {
     return ForwardPointsAvx2<T, A>(data, warp, out, d, start, limit);
   }
@@ -601,7 +872,7 @@ void GradBatches(Isa isa, const T* data, const T* warp, const T* grad_out,
                  G* grad_data, T* grad_warp, const Dims& d, int64_t start,
                  int64_t limit) {
 #if SONNET_RS_X86
-  if (isa == Isa::kAvx2) {
+  if (isa != Isa::kBaseline) {
     return GradBatchesAvx2<T, A, G>(data, warp, grad_out, grad_data,
                                     grad_warp, d, start, limit);
   }

@@ -41,12 +41,14 @@ std::vector<Isa> AvailableIsas() {
   std::vector<Isa> isas = {Isa::kBaseline};
 #if SONNET_RS_X86
   if (__builtin_cpu_supports("avx2")) isas.push_back(Isa::kAvx2);
+  if (__builtin_cpu_supports("avx512f")) isas.push_back(Isa::kAvx512);
 #endif
   return isas;
 }
 
 const char* IsaName(Isa isa) {
-  return isa == Isa::kAvx2 ? "avx2" : "baseline";
+  return isa == Isa::kAvx512 ? "avx512" : isa == Isa::kAvx2 ? "avx2"
+                                                            : "baseline";
 }
 
 template <typename T>
