@@ -163,7 +163,9 @@ def test_sync_training_on_two_ps_shards(cluster_factory):
 
   # The chief's final checkpoint holds the final step and the partitioned
   # variables as whole tensors.
-  final = re.search(r"^final_checkpoint (\S+)$", chief, re.M).group(1)
+  final = re.search(r"^final_checkpoint (\S+)$", chief, re.M)
+  assert final, cluster.all_output()
+  final = final.group(1)
   assert _checkpoint_step(final) == train_steps
   shapes = tf.train.NewCheckpointReader(final).get_variable_to_shape_map()
   assert shapes["bow_classifier/embed/embeddings"] == [64, 16]
@@ -221,7 +223,9 @@ def test_killed_chief_resumes_from_its_checkpoint(cluster_factory):
   start_step = int(re.search(r"start global_step (\d+)", restarted).group(1))
   # Nothing up to the last checkpoint is lost.
   assert start_step >= saved_step, (start_step, saved_step)
-  final = re.search(r"^final_checkpoint (\S+)$", restarted, re.M).group(1)
+  final = re.search(r"^final_checkpoint (\S+)$", restarted, re.M)
+  assert final, cluster.all_output()
+  final = final.group(1)
   assert _checkpoint_step(final) >= train_steps
   # Loss falls from the first report (either worker) to the chief's last.
   first = (_losses(first_run) + _losses(cluster.output("worker", 1)))[0]

@@ -6,13 +6,14 @@
 // and times exactly the same code.
 //
 // Determinism: every path computes an output element with the same
-// operations in the same order (the library is built with -ffp-contract=off
-// and the AVX2 code is compiled without the FMA target, so no multiply-add is
-// fused). Forward results are therefore bit-identical to ReferenceForward
-// whatever the instruction set or the split of points between threads. The
-// gradient splits each point's warp-gradient sum over channels into kLanes
-// interleaved partial sums (so that the channel loop vectorizes), the same
-// way on every path.
+// operations in the same order. No multiply-add may be fused: every build
+// passes -ffp-contract=off (the AVX-512 target includes FMA; the AVX2 target
+// here does not), and the tests compare all instruction sets bit for bit,
+// which a fused build would fail. Forward results are therefore identical
+// to ReferenceForward whatever the instruction set or the split of points
+// between threads. The gradient splits each point's warp-gradient sum over
+// channels into kLanes interleaved partial sums (so that the channel loop
+// vectorizes), the same way on every path.
 #ifndef SONNET_CC_KERNELS_RESAMPLER_CPU_H_
 #define SONNET_CC_KERNELS_RESAMPLER_CPU_H_
 
