@@ -713,9 +713,6 @@ SONNET_RS_INLINE A SumLanes(const A* p) {
   return ((p[0] + p[4]) + (p[2] + p[6])) + ((p[1] + p[5]) + (p[3] + p[7]));
 }
 
-// Gradient for batch items [start, limit): grad_data of those items is
-// overwritten, as is grad_warp of their points. `G` is the type grad_data is
-// accumulated in (T itself, or float for half / bfloat16).
 // Interior-point channels handled a block of kLanes at a time by vector code
 // (`Blocks::Run` returns how many, a multiple of kLanes); the scalar loop
 // then does the rest, adding channel c to partial sum c % kLanes. The
@@ -778,76 +775,227 @@ struct Avx2Blocks {
 };
 #endif  // SONNET_RS_X86
 
+// Gradient of one point (x, y) with incoming gradient g_in[0..C): adds its
+// contributions to grad_image (the point's batch item) and writes its warp
+// gradient to gw[0..1].
+template <typename T, typename A, typename G, typename Blocks>
+SONNET_RS_INLINE void GradPoint(const T* image, G* grad_image, A x, A y,
+                                const T* __restrict__ g_in, int64_t height,
+                                int64_t width, int64_t C, T* gw) {
+  const int64_t row = width * C;
+  A sum_x[kLanes] = {}, sum_y[kLanes] = {};
+  int64_t offset;
+  A ax, ay;
+  Sample<A> s;
+  if (InteriorSample<A>(x, y, height, width, C, &offset, &ax, &ay)) {
+    A w[4];
+    Weights(ax, ay, w);
+    const A dx = A(1) - ax, dy = A(1) - ay;
+    const T* __restrict__ pff = image + offset;
+    const T* __restrict__ pcf = pff + C;
+    const T* __restrict__ pfc = pff + row;
+    const T* __restrict__ pcc = pfc + C;
+    // Four distinct pixels: the channel ranges never overlap.
+    G* __restrict__ qff = grad_image + offset;
+    G* __restrict__ qcf = qff + C;
+    G* __restrict__ qfc = qff + row;
+    G* __restrict__ qcc = qfc + C;
+    const int64_t blocked = Blocks::Run(pff, pcf, pfc, pcc, g_in, qff, qcf,
+                                        qfc, qcc, w, ax, ay, C, sum_x, sum_y);
+    for (int64_t c = blocked; c < C; ++c) {
+      const int j = static_cast<int>(c % kLanes);
+      const A g = static_cast<A>(g_in[c]);
+      const A dff = static_cast<A>(pff[c]);
+      const A dcc = static_cast<A>(pcc[c]);
+      const A dfc = static_cast<A>(pfc[c]);
+      const A dcf = static_cast<A>(pcf[c]);
+      sum_x[j] += g * (ay * (dcc - dfc) + dy * (dcf - dff));
+      sum_y[j] += g * (ax * (dcc - dcf) + dx * (dfc - dff));
+      qff[c] += w[0] * g;
+      qcc[c] += w[1] * g;
+      qfc[c] += w[2] * g;
+      qcf[c] += w[3] * g;
+    }
+  } else if (MakeSample<A>(x, y, height, width, C, &s)) {
+    for (int64_t c = 0; c < C; ++c) {
+      const A g = static_cast<A>(g_in[c]);
+      A gx, gy;
+      WarpGradChannel<A>(image, s, c, g, &gx, &gy);
+      sum_x[c % kLanes] += gx;
+      sum_y[c % kLanes] += gy;
+      for (int k = 0; k < 4; ++k) {
+        if (s.valid[k]) grad_image[s.offset[k] + c] += s.weight[k] * g;
+      }
+    }
+  }  // Else outside the sampling region: zero gradient.
+  gw[0] = static_cast<T>(SumLanes(sum_x));
+  gw[1] = static_cast<T>(SumLanes(sum_y));
+}
+
+// Gradient for batch items [start, limit): grad_data of those items is
+// overwritten, as is grad_warp of their points. `G` is the type grad_data is
+// accumulated in (T itself, or float for half / bfloat16). Points add to
+// grad_data in their order, on every path.
 template <typename T, typename A, typename G, typename Blocks>
 SONNET_RS_INLINE void GradBatchesBody(const T* data, const T* warp,
                                       const T* grad_out, G* grad_data,
                                       T* grad_warp, const Dims& d,
                                       int64_t start, int64_t limit) {
   const int64_t C = d.channels;
-  const int64_t row = d.width * C;
-  const int64_t image_size = d.height * row;
+  const int64_t image_size = d.height * d.width * C;
   for (int64_t b = start; b < limit; ++b) {
-    const T* image = data + b * image_size;
     G* grad_image = grad_data + b * image_size;
     std::fill(grad_image, grad_image + image_size, G(0));
-    for (int64_t p = 0; p < d.points; ++p) {
-      const int64_t i = b * d.points + p;
-      const T* __restrict__ g_in = grad_out + i * C;
-      const A x = static_cast<A>(warp[2 * i]);
-      const A y = static_cast<A>(warp[2 * i + 1]);
-      A sum_x[kLanes] = {}, sum_y[kLanes] = {};
-      int64_t offset;
-      A ax, ay;
-      Sample<A> s;
-      if (InteriorSample<A>(x, y, d.height, d.width, C, &offset, &ax, &ay)) {
-        A w[4];
-        Weights(ax, ay, w);
-        const A dx = A(1) - ax, dy = A(1) - ay;
-        const T* __restrict__ pff = image + offset;
-        const T* __restrict__ pcf = pff + C;
-        const T* __restrict__ pfc = pff + row;
-        const T* __restrict__ pcc = pfc + C;
-        // Four distinct pixels: the channel ranges never overlap.
-        G* __restrict__ qff = grad_image + offset;
-        G* __restrict__ qcf = qff + C;
-        G* __restrict__ qfc = qff + row;
-        G* __restrict__ qcc = qfc + C;
-        const int64_t blocked =
-            Blocks::Run(pff, pcf, pfc, pcc, g_in, qff, qcf, qfc, qcc, w, ax,
-                        ay, C, sum_x, sum_y);
-        for (int64_t c = blocked; c < C; ++c) {
-          const int j = static_cast<int>(c % kLanes);
-          const A g = static_cast<A>(g_in[c]);
-          const A dff = static_cast<A>(pff[c]);
-          const A dcc = static_cast<A>(pcc[c]);
-          const A dfc = static_cast<A>(pfc[c]);
-          const A dcf = static_cast<A>(pcf[c]);
-          sum_x[j] += g * (ay * (dcc - dfc) + dy * (dcf - dff));
-          sum_y[j] += g * (ax * (dcc - dcf) + dx * (dfc - dff));
-          qff[c] += w[0] * g;
-          qcc[c] += w[1] * g;
-          qfc[c] += w[2] * g;
-          qcf[c] += w[3] * g;
-        }
-      } else if (MakeSample<A>(x, y, d.height, d.width, C, &s)) {
-        for (int64_t c = 0; c < C; ++c) {
-          const A g = static_cast<A>(g_in[c]);
-          A gx, gy;
-          WarpGradChannel<A>(image, s, c, g, &gx, &gy);
-          sum_x[c % kLanes] += gx;
-          sum_y[c % kLanes] += gy;
-          for (int k = 0; k < 4; ++k) {
-            if (s.valid[k]) grad_image[s.offset[k] + c] += s.weight[k] * g;
-          }
-        }
-      }  // Else outside the sampling region: zero gradient.
-      grad_warp[2 * i] = static_cast<T>(SumLanes(sum_x));
-      grad_warp[2 * i + 1] = static_cast<T>(SumLanes(sum_y));
+    for (int64_t i = b * d.points; i < (b + 1) * d.points; ++i) {
+      GradPoint<T, A, G, Blocks>(
+          data + b * image_size, grad_image, static_cast<A>(warp[2 * i]),
+          static_cast<A>(warp[2 * i + 1]), grad_out + i * C, d.height,
+          d.width, C, grad_warp + 2 * i);
     }
   }
 }
 
 #if SONNET_RS_X86
+// SumLanes of partial sums p[0..3] (vectors over points) and p[4..7] = 0:
+// ((p0 + p4) + (p2 + p6)) + ((p1 + p5) + (p3 + p7)), zeros included, so
+// that a -0 partial sum becomes +0 exactly as in the scalar code.
+SONNET_RS_AVX2_FN __m256 SumLanes4(const __m256* p) {
+  const __m256 zero = _mm256_setzero_ps();
+  return _mm256_add_ps(
+      _mm256_add_ps(_mm256_add_ps(p[0], zero), _mm256_add_ps(p[2], zero)),
+      _mm256_add_ps(_mm256_add_ps(p[1], zero), _mm256_add_ps(p[3], zero)));
+}
+
+// float gradient for 1-4 channels, 8 points at a time: the warp gradient
+// and the products w_k * g in vectors (patches gathered as in
+// ForwardGatherAvx2, in pair order), then grad_data updated point by point
+// in order. Lanes that are not interior points go through GradPoint instead,
+// in their turn. Requires GatherPathApplies(d).
+template <int NC>
+SONNET_RS_AVX2_FN void GradGatherAvx2(const float* data, const float* warp,
+                                      const float* grad_out, float* grad_data,
+                                      float* grad_warp, const Dims& d,
+                                      int64_t start, int64_t limit) {
+  const int64_t H = d.height, W = d.width;
+  const int64_t row = W * NC;
+  const int64_t image_size = H * row;
+  const __m256 x_max = _mm256_set1_ps(static_cast<float>(W - 1));
+  const __m256 y_max = _mm256_set1_ps(static_cast<float>(H - 1));
+  const __m256 zero = _mm256_setzero_ps();
+  const __m256 one = _mm256_set1_ps(1.0f);
+  const __m256i width = _mm256_set1_epi32(static_cast<int>(W));
+  // grad_out element of (lane, channel 0) for 8 points in pair order.
+  const __m256i g_index = _mm256_mullo_epi32(
+      _mm256_setr_epi32(0, 1, 4, 5, 2, 3, 6, 7), _mm256_set1_epi32(NC));
+  for (int64_t b = start; b < limit; ++b) {
+    const float* image = data + b * image_size;
+    float* grad_image = grad_data + b * image_size;
+    std::fill(grad_image, grad_image + image_size, 0.0f);
+    const int64_t end = (b + 1) * d.points;
+    int64_t i = b * d.points;
+    for (; i + 8 <= end; i += 8) {
+      const float* w_in = warp + 2 * i;
+      const float* g_in = grad_out + i * NC;
+      const __m256 v0 = _mm256_loadu_ps(w_in);
+      const __m256 v1 = _mm256_loadu_ps(w_in + 8);
+      const __m256 x = _mm256_shuffle_ps(v0, v1, 0x88);  // Pair order.
+      const __m256 y = _mm256_shuffle_ps(v0, v1, 0xDD);
+      const __m256 inside = _mm256_and_ps(
+          _mm256_and_ps(_mm256_cmp_ps(x, zero, _CMP_GE_OQ),
+                        _mm256_cmp_ps(y, zero, _CMP_GE_OQ)),
+          _mm256_and_ps(_mm256_cmp_ps(x, x_max, _CMP_LT_OQ),
+                        _mm256_cmp_ps(y, y_max, _CMP_LT_OQ)));
+      const int interior = _mm256_movemask_ps(inside);
+      alignas(32) int32_t lane_offset[8];
+      // products[k][c][lane] = w_k * g_c, corners ff, cc, fc, cf.
+      alignas(32) float products[4][NC][8];
+      if (interior != 0) {
+        const __m256i fx = _mm256_cvttps_epi32(x);
+        const __m256i fy = _mm256_cvttps_epi32(y);
+        const __m256 ax = _mm256_sub_ps(x, _mm256_cvtepi32_ps(fx));
+        const __m256 ay = _mm256_sub_ps(y, _mm256_cvtepi32_ps(fy));
+        const __m256 dx = _mm256_sub_ps(one, ax);
+        const __m256 dy = _mm256_sub_ps(one, ay);
+        const __m256 w[4] = {_mm256_mul_ps(dx, dy), _mm256_mul_ps(ax, ay),
+                             _mm256_mul_ps(dx, ay), _mm256_mul_ps(ax, dy)};
+        __m256i offset = _mm256_add_epi32(_mm256_mullo_epi32(fy, width), fx);
+        if (NC == 2) offset = _mm256_slli_epi32(offset, 1);
+        if (NC == 3) {
+          offset = _mm256_add_epi32(offset, _mm256_slli_epi32(offset, 1));
+        }
+        if (NC == 4) offset = _mm256_slli_epi32(offset, 2);
+        _mm256_store_si256(reinterpret_cast<__m256i*>(lane_offset), offset);
+#ifdef SONNET_RESAMPLER_CHECK_GATHERS
+        CheckGatherOffsets(lane_offset, interior, 8, row, NC, image_size);
+#endif
+        const __m256i offset_seq = _mm256_permute4x64_epi64(offset, 0xD8);
+        const __m256i mask_seq =
+            _mm256_permute4x64_epi64(_mm256_castps_si256(inside), 0xD8);
+        const __m128i lo = _mm256_castsi256_si128(offset_seq);
+        const __m128i hi = _mm256_extracti128_si256(offset_seq, 1);
+        const __m256i mask_lo =
+            _mm256_cvtepi32_epi64(_mm256_castsi256_si128(mask_seq));
+        const __m256i mask_hi =
+            _mm256_cvtepi32_epi64(_mm256_extracti128_si256(mask_seq, 1));
+        __m256 top[2 * NC], bottom[2 * NC];
+        GatherRowPairs<NC>(image, lo, hi, mask_lo, mask_hi, top);
+        GatherRowPairs<NC>(image + row, lo, hi, mask_lo, mask_hi, bottom);
+        // Partial sums as GradPoint's: channel c < kLanes alone in sum[c]
+        // (0 + term), then SumLanes with zeros for the missing channels.
+        __m256 sx[4] = {zero, zero, zero, zero};
+        __m256 sy[4] = {zero, zero, zero, zero};
+        for (int c = 0; c < NC; ++c) {
+          const __m256 g = _mm256_i32gather_ps(
+              g_in, _mm256_add_epi32(g_index, _mm256_set1_epi32(c)), 4);
+          const __m256 dff = top[c], dcf = top[NC + c];
+          const __m256 dfc = bottom[c], dcc = bottom[NC + c];
+          sx[c] = _mm256_add_ps(
+              zero, _mm256_mul_ps(
+                        g, _mm256_add_ps(
+                               _mm256_mul_ps(ay, _mm256_sub_ps(dcc, dfc)),
+                               _mm256_mul_ps(dy, _mm256_sub_ps(dcf, dff)))));
+          sy[c] = _mm256_add_ps(
+              zero, _mm256_mul_ps(
+                        g, _mm256_add_ps(
+                               _mm256_mul_ps(ax, _mm256_sub_ps(dcc, dcf)),
+                               _mm256_mul_ps(dx, _mm256_sub_ps(dfc, dff)))));
+          for (int k = 0; k < 4; ++k) {
+            _mm256_store_ps(products[k][c], _mm256_mul_ps(w[k], g));
+          }
+        }
+        const __m256 gx = SumLanes4(sx), gy = SumLanes4(sy);
+        // Pair order: lanes 0 1 | 4 5 are points 0 1 | 2 3.
+        _mm256_storeu_ps(grad_warp + 2 * i, _mm256_unpacklo_ps(gx, gy));
+        _mm256_storeu_ps(grad_warp + 2 * i + 8, _mm256_unpackhi_ps(gx, gy));
+      }
+      for (int p = 0; p < 8; ++p) {
+        const int lane = kPairOrder[p];
+        if ((interior >> lane) & 1) {
+          float* qff = grad_image + lane_offset[lane];
+          float* qcf = qff + NC;
+          float* qfc = qff + row;
+          float* qcc = qfc + NC;
+          for (int c = 0; c < NC; ++c) {
+            qff[c] += products[0][c][lane];
+            qcc[c] += products[1][c][lane];
+            qfc[c] += products[2][c][lane];
+            qcf[c] += products[3][c][lane];
+          }
+        } else {
+          GradPoint<float, float, float, NoBlocks>(
+              image, grad_image, w_in[2 * p], w_in[2 * p + 1], g_in + p * NC,
+              H, W, NC, grad_warp + 2 * (i + p));
+        }
+      }
+    }
+    for (; i < end; ++i) {  // Fewer than 8 points left in this item.
+      GradPoint<float, float, float, NoBlocks>(
+          image, grad_image, warp[2 * i], warp[2 * i + 1], grad_out + i * NC,
+          H, W, NC, grad_warp + 2 * i);
+    }
+  }
+}
+
 template <typename T, typename A, typename G>
 SONNET_RS_AVX2_FN void GradBatchesAvx2(const T* data, const T* warp,
                                        const T* grad_out, G* grad_data,
@@ -862,6 +1010,22 @@ SONNET_RS_AVX2_FN void GradBatchesAvx2<float, float, float>(
     const float* data, const float* warp, const float* grad_out,
     float* grad_data, float* grad_warp, const Dims& d, int64_t start,
     int64_t limit) {
+  if (GatherPathApplies(d)) {
+    switch (d.channels) {
+      case 1:
+        return GradGatherAvx2<1>(data, warp, grad_out, grad_data, grad_warp,
+                                 d, start, limit);
+      case 2:
+        return GradGatherAvx2<2>(data, warp, grad_out, grad_data, grad_warp,
+                                 d, start, limit);
+      case 3:
+        return GradGatherAvx2<3>(data, warp, grad_out, grad_data, grad_warp,
+                                 d, start, limit);
+      default:
+        return GradGatherAvx2<4>(data, warp, grad_out, grad_data, grad_warp,
+                                 d, start, limit);
+    }
+  }
   GradBatchesBody<float, float, float, Avx2Blocks>(
       data, warp, grad_out, grad_data, grad_warp, d, start, limit);
 }
