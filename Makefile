@@ -34,8 +34,14 @@ demo: setup
 test: setup native-checks
 	$(PY) -m pytest -q tests
 
-bench: setup
+bench: setup build/native/resampler_cpu_bench
 	@for f in benchmarks/*.py; do echo "== $$f"; $(PY) $$f || exit 1; done
+	@echo "== resampler CPU loops outside TensorFlow (sonnet/cc/tests/resampler_cpu_check.cc --bench)"
+	build/native/resampler_cpu_bench --bench
+
+build/native/resampler_cpu_bench: sonnet/cc/tests/resampler_cpu_check.cc $(RESAMPLER_HDRS)
+	@mkdir -p build/native
+	g++ -std=c++17 -O3 -ffp-contract=off -I. -pthread $< -o $@
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -17,6 +17,10 @@ spatial transformer makes), mostly inside the image. Times are the best of
 several repeats of a loop of runs (robust to other load on the machine).
 
   python benchmarks/resampler.py [--quick]
+
+`make bench` also times the same CPU loops outside TensorFlow, one and two
+threads and each instruction set interleaved
+(sonnet/cc/tests/resampler_cpu_check.cc --bench).
 """
 import json
 import os
@@ -234,7 +238,7 @@ def op_thread_times(threads, min_seconds):
   return times
 
 
-def thread_scaling(min_seconds, threads, rounds=3):
+def thread_scaling(min_seconds, threads, rounds=4):
   """Best op times with 1 and `threads` intra-op threads, each measured in
   fresh processes, alternating, `rounds` times."""
   best = {}
@@ -273,7 +277,7 @@ def main(argv):
   print("memory bandwidth (256 MiB array copy, bytes read + written, best of "
         "1 and 2 threads): {:.2f} GB/s".format(bandwidth / 1e9))
   met = True
-  scaling = thread_scaling(min_seconds, threads)
+  scaling = thread_scaling(min_seconds, threads, rounds=1 if quick else 4)
   for k, (data_shape, warp_shape) in enumerate(SHAPES):
     r, nbytes = bench_shape(data_shape, warp_shape, min_seconds, threads)
     print("\ndata {} warp {}".format(list(data_shape), list(warp_shape)))
