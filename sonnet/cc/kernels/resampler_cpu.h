@@ -21,6 +21,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <initializer_list>
 
 #include "sonnet/cc/kernels/resampler_math.h"
 
@@ -97,22 +98,38 @@ SONNET_RS_INLINE void ForwardPointGeneral(const T* image, A x, A y,
 }
 
 // Corner reads follow a rotated, scaled grid, which the hardware prefetchers
-// do not predict: the loops prefetch the two image rows of the 2x2 patch of
-// a point some way ahead. The point is clamped into the image (NaN to 0), so
-// the address is always inside it.
-template <typename T, typename A>
+// do not predict: the loops prefetch the 2x2 patch of a point some way
+// ahead. kWholePairs: every cache line of its two pixel pairs (wide
+// pixels); otherwise the first line of each (narrow pixels, where the next
+// step's prefetch covers the rest). The point is clamped into the image (NaN
+// to 0) and the lines to the image's end, so every address is inside it.
+template <bool kWholePairs, typename T, typename A>
 SONNET_RS_INLINE void PrefetchPatch(const T* image, A x, A y, int64_t height,
                                     int64_t width, int64_t channels) {
-  if (height <= 0 || width <= 0) return;
+  if (height <= 0 || width <= 0 || channels <= 0) return;
   const A x_max = static_cast<A>(width - 1);
   const A y_max = static_cast<A>(height - 1);
   x = x > A(0) ? (x < x_max ? x : x_max) : A(0);  // NaN -> 0.
   y = y > A(0) ? (y < y_max ? y : y_max) : A(0);
   const int64_t fx = std::min(static_cast<int64_t>(x), width - 1);
   const int64_t fy = std::min(static_cast<int64_t>(y), height - 1);
+  const int64_t row = width * channels;
   const T* patch = image + (fy * width + fx) * channels;
-  SONNET_RS_PREFETCH(patch);
-  SONNET_RS_PREFETCH(fy + 1 < height ? patch + width * channels : patch);
+  const T* below = fy + 1 < height ? patch + row : patch;
+  if (!kWholePairs) {
+    SONNET_RS_PREFETCH(patch);
+    SONNET_RS_PREFETCH(below);
+    return;
+  }
+  const T* image_end = image + height * row;
+  for (const T* pair : {patch, below}) {
+    const char* begin = reinterpret_cast<const char*>(pair);
+    const char* last =
+        reinterpret_cast<const char*>(std::min(pair + 2 * channels,
+                                               image_end)) - 1;
+    for (const char* p = begin; p < last; p += 64) SONNET_RS_PREFETCH(p);
+    SONNET_RS_PREFETCH(last);
+  }
 }
 
 // Forward pass for flat points [start, limit), one point at a time. Interior
@@ -134,7 +151,7 @@ SONNET_RS_INLINE void ForwardScalar(const T* data, const T* warp, T* out,
   // Same bounds as InteriorSample, hoisted.
   const A x_max = static_cast<A>(W - 1);
   const A y_max = static_cast<A>(H - 1);
-  constexpr int64_t kAhead = 16;
+  constexpr int64_t kAhead = 8;
   const bool prefetch = NC == 0 && C >= 32;
   int64_t b = start / d.points;
   int64_t i = start;
@@ -146,7 +163,7 @@ SONNET_RS_INLINE void ForwardScalar(const T* data, const T* warp, T* out,
     for (; i < segment_end; ++i, w_in += 2, o += C) {
       // Measured no gain from prefetching below 32 channels.
       if (prefetch && i + kAhead < segment_end) {
-        PrefetchPatch(image, static_cast<A>(w_in[2 * kAhead]),
+        PrefetchPatch<true>(image, static_cast<A>(w_in[2 * kAhead]),
                       static_cast<A>(w_in[2 * kAhead + 1]), H, W, C);
       }
       const A x = static_cast<A>(w_in[0]);
@@ -328,7 +345,7 @@ SONNET_RS_AVX2_FN void ForwardGatherAvx2(const float* data, const float* warp,
       const float* w_in = warp + 2 * i;
       float* o = out + i * NC;
       if (i + kPrefetchAhead < segment_end) {
-        PrefetchPatch(image, w_in[2 * kPrefetchAhead],
+        PrefetchPatch<false>(image, w_in[2 * kPrefetchAhead],
                       w_in[2 * kPrefetchAhead + 1], H, W, NC);
       }
       const __m256 v0 = _mm256_loadu_ps(w_in);      // x0 y0 x1 y1 | x2 ..
@@ -415,7 +432,7 @@ SONNET_RS_AVX2_FN void ForwardChannelsAvx2(const float* data,
   const int64_t image_size = H * row;
   const float x_max = static_cast<float>(W - 1);
   const float y_max = static_cast<float>(H - 1);
-  constexpr int64_t kAhead = 16;
+  constexpr int64_t kAhead = 8;
   const bool prefetch = C >= 32;  // Measured no gain below.
   int64_t b = start / d.points;
   int64_t i = start;
@@ -426,8 +443,8 @@ SONNET_RS_AVX2_FN void ForwardChannelsAvx2(const float* data,
     float* __restrict__ o = out + i * C;
     for (; i < segment_end; ++i, w_in += 2, o += C) {
       if (prefetch && i + kAhead < segment_end) {
-        PrefetchPatch(image, w_in[2 * kAhead], w_in[2 * kAhead + 1], H, W,
-                      C);
+        PrefetchPatch<true>(image, w_in[2 * kAhead], w_in[2 * kAhead + 1], H,
+                            W, C);
       }
       const float x = w_in[0];
       const float y = w_in[1];
@@ -564,9 +581,9 @@ SONNET_RS_AVX512_FN void ForwardGatherAvx512(const float* data,
       const float* w_in = warp + 2 * i;
       float* o = out + i * NC;
       if (i + kPrefetchAhead + 8 < segment_end) {
-        PrefetchPatch(image, w_in[2 * kPrefetchAhead],
+        PrefetchPatch<false>(image, w_in[2 * kPrefetchAhead],
                       w_in[2 * kPrefetchAhead + 1], H, W, NC);
-        PrefetchPatch(image, w_in[2 * kPrefetchAhead + 16],
+        PrefetchPatch<false>(image, w_in[2 * kPrefetchAhead + 16],
                       w_in[2 * kPrefetchAhead + 17], H, W, NC);
       }
       const __m512 v0 = _mm512_loadu_ps(w_in);
