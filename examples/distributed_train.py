@@ -37,6 +37,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 
 from absl import app
@@ -181,8 +182,25 @@ def build_graph(num_ps, num_workers, num_shards, sync_replicas, is_chief,
               hooks=hooks)
 
 
+def _quiet_cancelled_queue_runner(args):
+  """threading.excepthook: at the end of synchronous training the session
+  closes while SyncReplicasOptimizer's token-queue runner is still enqueuing,
+  and that thread dies with CancelledError. Expected: one line, no
+  traceback. Anything else goes to the default hook."""
+  if (issubclass(args.exc_type, tf.errors.CancelledError) and
+      args.thread is not None and
+      args.thread.name.startswith("QueueRunnerThread")):
+    _print("queue runner", args.thread.name, "cancelled at session close")
+    return
+  threading.__excepthook__(args)
+
+
 def _print(*args):
-  print(*args, flush=True)
+  # One write per line: with PYTHONUNBUFFERED, print() writes each argument
+  # separately, and a queue-runner thread's traceback on stderr (the same
+  # file in the tests) was seen landing inside a status line.
+  sys.stdout.write(" ".join(str(a) for a in args) + "\n")
+  sys.stdout.flush()
 
 
 def train(target, task_index, num_ps, num_workers, num_shards, sync_replicas,
@@ -317,6 +335,7 @@ def run_task(job_name, task_index, ps_hosts, worker_hosts):
   if job_name == "ps":
     run_ps(server, task_index, len(worker_hosts))
     return
+  threading.excepthook = _quiet_cancelled_queue_runner
   # Device filters keep a worker independent of the other workers, so one
   # worker can die and be restarted while the others carry on.
   config = tf.ConfigProto(
