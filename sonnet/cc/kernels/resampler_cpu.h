@@ -319,6 +319,78 @@ SONNET_RS_AVX2_FN void GatherRowPairs(const float* row, __m128i lo,
   }
 }
 
+// Geometry and corner values of 8 points in pair order, for the gather
+// loops; everything but `interior` is only meaningful in interior lanes.
+template <int NC>
+struct Patches8 {
+  int interior = 0;  // Bit l set: lane l is an interior point.
+  __m256 ax, ay, dx, dy;
+  __m256 w[4];  // As Weights(): ff, cc, fc, cf.
+  // top / bottom[f]: float f of the pixel pair of row fy / fy + 1 (see
+  // GatherRowPairs): ff = top[c], cf = top[NC + c], fc = bottom[c],
+  // cc = bottom[NC + c].
+  __m256 top[2 * NC], bottom[2 * NC];
+  alignas(32) int32_t offset[8];  // Element offset of pixel (fx, fy).
+};
+
+// Fills `p` for the 8 points whose (x, y) pairs start at w_in, in an image
+// of H x W pixels of NC channels. Returns false, leaving the rest unset,
+// when no lane is an interior point.
+template <int NC>
+SONNET_RS_AVX2_FN bool LoadPatches8(const float* image, const float* w_in,
+                                    int64_t H, int64_t W, Patches8<NC>* p) {
+  const __m256 zero = _mm256_setzero_ps();
+  const __m256 one = _mm256_set1_ps(1.0f);
+  const __m256 v0 = _mm256_loadu_ps(w_in);      // x0 y0 x1 y1 | x2 ..
+  const __m256 v1 = _mm256_loadu_ps(w_in + 8);  // x4 y4 ..
+  const __m256 x = _mm256_shuffle_ps(v0, v1, 0x88);  // Pair order.
+  const __m256 y = _mm256_shuffle_ps(v0, v1, 0xDD);
+  // Ordered comparisons: NaN lanes are not interior.
+  const __m256 inside = _mm256_and_ps(
+      _mm256_and_ps(_mm256_cmp_ps(x, zero, _CMP_GE_OQ),
+                    _mm256_cmp_ps(y, zero, _CMP_GE_OQ)),
+      _mm256_and_ps(
+          _mm256_cmp_ps(x, _mm256_set1_ps(static_cast<float>(W - 1)),
+                        _CMP_LT_OQ),
+          _mm256_cmp_ps(y, _mm256_set1_ps(static_cast<float>(H - 1)),
+                        _CMP_LT_OQ)));
+  p->interior = _mm256_movemask_ps(inside);
+  if (p->interior == 0) return false;
+  // Interior lanes: 0 <= x < 2**24, so truncation is floor and exact.
+  const __m256i fx = _mm256_cvttps_epi32(x);
+  const __m256i fy = _mm256_cvttps_epi32(y);
+  p->ax = _mm256_sub_ps(x, _mm256_cvtepi32_ps(fx));
+  p->ay = _mm256_sub_ps(y, _mm256_cvtepi32_ps(fy));
+  p->dx = _mm256_sub_ps(one, p->ax);
+  p->dy = _mm256_sub_ps(one, p->ay);
+  p->w[0] = _mm256_mul_ps(p->dx, p->dy);
+  p->w[1] = _mm256_mul_ps(p->ax, p->ay);
+  p->w[2] = _mm256_mul_ps(p->dx, p->ay);
+  p->w[3] = _mm256_mul_ps(p->ax, p->dy);
+  __m256i offset = _mm256_add_epi32(
+      _mm256_mullo_epi32(fy, _mm256_set1_epi32(static_cast<int>(W))), fx);
+  if (NC == 2) offset = _mm256_slli_epi32(offset, 1);
+  if (NC == 3) offset = _mm256_add_epi32(offset, _mm256_slli_epi32(offset, 1));
+  if (NC == 4) offset = _mm256_slli_epi32(offset, 2);
+  _mm256_store_si256(reinterpret_cast<__m256i*>(p->offset), offset);
+#ifdef SONNET_RESAMPLER_CHECK_GATHERS
+  CheckGatherOffsets(p->offset, p->interior, 8, W * NC, NC, H * W * NC);
+#endif
+  // Points 0-3 and 4-7 in order, with 64-bit masks, for the gathers.
+  const __m256i offset_seq = _mm256_permute4x64_epi64(offset, 0xD8);
+  const __m256i mask_seq =
+      _mm256_permute4x64_epi64(_mm256_castps_si256(inside), 0xD8);
+  const __m128i lo = _mm256_castsi256_si128(offset_seq);
+  const __m128i hi = _mm256_extracti128_si256(offset_seq, 1);
+  const __m256i mask_lo =
+      _mm256_cvtepi32_epi64(_mm256_castsi256_si128(mask_seq));
+  const __m256i mask_hi =
+      _mm256_cvtepi32_epi64(_mm256_extracti128_si256(mask_seq, 1));
+  GatherRowPairs<NC>(image, lo, hi, mask_lo, mask_hi, p->top);
+  GatherRowPairs<NC>(image + W * NC, lo, hi, mask_lo, mask_hi, p->bottom);
+  return true;
+}
+
 // float forward for 1-4 channels, 8 points at a time: the coordinates,
 // bounds test and weights in vectors, the 2x2 patches read with masked
 // gathers (lanes outside the interior read nothing), the result transposed
@@ -329,13 +401,7 @@ SONNET_RS_AVX2_FN void ForwardGatherAvx2(const float* data, const float* warp,
                                          float* out, const Dims& d,
                                          int64_t start, int64_t limit) {
   const int64_t H = d.height, W = d.width;
-  const int64_t row = W * NC;
-  const int64_t image_size = H * row;
-  const __m256 x_max = _mm256_set1_ps(static_cast<float>(W - 1));
-  const __m256 y_max = _mm256_set1_ps(static_cast<float>(H - 1));
-  const __m256 zero = _mm256_setzero_ps();
-  const __m256 one = _mm256_set1_ps(1.0f);
-  const __m256i width = _mm256_set1_epi32(static_cast<int>(W));
+  const int64_t image_size = H * W * NC;
   int64_t b = start / d.points;
   int64_t i = start;
   while (i < limit) {
@@ -346,71 +412,26 @@ SONNET_RS_AVX2_FN void ForwardGatherAvx2(const float* data, const float* warp,
       float* o = out + i * NC;
       if (i + kPrefetchAhead < segment_end) {
         PrefetchPatch<false>(image, w_in[2 * kPrefetchAhead],
-                      w_in[2 * kPrefetchAhead + 1], H, W, NC);
+                             w_in[2 * kPrefetchAhead + 1], H, W, NC);
       }
-      const __m256 v0 = _mm256_loadu_ps(w_in);      // x0 y0 x1 y1 | x2 ..
-      const __m256 v1 = _mm256_loadu_ps(w_in + 8);  // x4 y4 ..
-      const __m256 x = _mm256_shuffle_ps(v0, v1, 0x88);  // Pair order.
-      const __m256 y = _mm256_shuffle_ps(v0, v1, 0xDD);
-      // Ordered comparisons: NaN lanes are not interior.
-      const __m256 inside = _mm256_and_ps(
-          _mm256_and_ps(_mm256_cmp_ps(x, zero, _CMP_GE_OQ),
-                        _mm256_cmp_ps(y, zero, _CMP_GE_OQ)),
-          _mm256_and_ps(_mm256_cmp_ps(x, x_max, _CMP_LT_OQ),
-                        _mm256_cmp_ps(y, y_max, _CMP_LT_OQ)));
-      const int interior = _mm256_movemask_ps(inside);
-      if (interior != 0) {
-        // Interior lanes: 0 <= x < 2**24, so truncation is floor and exact.
-        const __m256i fx = _mm256_cvttps_epi32(x);
-        const __m256i fy = _mm256_cvttps_epi32(y);
-        const __m256 ax = _mm256_sub_ps(x, _mm256_cvtepi32_ps(fx));
-        const __m256 ay = _mm256_sub_ps(y, _mm256_cvtepi32_ps(fy));
-        const __m256 dx = _mm256_sub_ps(one, ax);
-        const __m256 dy = _mm256_sub_ps(one, ay);
-        // As Weights(): ff, cc, fc, cf.
-        const __m256 w0 = _mm256_mul_ps(dx, dy);
-        const __m256 w1 = _mm256_mul_ps(ax, ay);
-        const __m256 w2 = _mm256_mul_ps(dx, ay);
-        const __m256 w3 = _mm256_mul_ps(ax, dy);
-        __m256i offset = _mm256_add_epi32(_mm256_mullo_epi32(fy, width), fx);
-        if (NC == 2) offset = _mm256_slli_epi32(offset, 1);
-        if (NC == 3) {
-          offset = _mm256_add_epi32(offset, _mm256_slli_epi32(offset, 1));
-        }
-        if (NC == 4) offset = _mm256_slli_epi32(offset, 2);
-        // Points 0-3 and 4-7 in order, with 64-bit masks, for the gathers.
-        const __m256i offset_seq = _mm256_permute4x64_epi64(offset, 0xD8);
-        const __m256i mask_seq =
-            _mm256_permute4x64_epi64(_mm256_castps_si256(inside), 0xD8);
-#ifdef SONNET_RESAMPLER_CHECK_GATHERS
-        alignas(32) int32_t lane_offset[8];
-        _mm256_store_si256(reinterpret_cast<__m256i*>(lane_offset), offset);
-        CheckGatherOffsets(lane_offset, interior, 8, row, NC, image_size);
-#endif
-        const __m128i lo = _mm256_castsi256_si128(offset_seq);
-        const __m128i hi = _mm256_extracti128_si256(offset_seq, 1);
-        const __m256i mask_lo =
-            _mm256_cvtepi32_epi64(_mm256_castsi256_si128(mask_seq));
-        const __m256i mask_hi =
-            _mm256_cvtepi32_epi64(_mm256_extracti128_si256(mask_seq, 1));
-        __m256 top[2 * NC], bottom[2 * NC];
-        GatherRowPairs<NC>(image, lo, hi, mask_lo, mask_hi, top);
-        GatherRowPairs<NC>(image + row, lo, hi, mask_lo, mask_hi, bottom);
+      Patches8<NC> p;
+      if (LoadPatches8<NC>(image, w_in, H, W, &p)) {
         __m256 result[NC];
         for (int c = 0; c < NC; ++c) {
-          // ff = top[c], cf = top[NC + c], fc = bottom[c], cc = bottom[NC + c].
+          // ((w0 * ff + w1 * cc) + w2 * fc) + w3 * cf, as SampleChannel.
           result[c] = _mm256_add_ps(
-              _mm256_add_ps(_mm256_add_ps(_mm256_mul_ps(w0, top[c]),
-                                          _mm256_mul_ps(w1, bottom[NC + c])),
-                            _mm256_mul_ps(w2, bottom[c])),
-              _mm256_mul_ps(w3, top[NC + c]));
+              _mm256_add_ps(
+                  _mm256_add_ps(_mm256_mul_ps(p.w[0], p.top[c]),
+                                _mm256_mul_ps(p.w[1], p.bottom[NC + c])),
+                  _mm256_mul_ps(p.w[2], p.bottom[c])),
+              _mm256_mul_ps(p.w[3], p.top[NC + c]));
         }
         StorePixels8<NC>(result, o);
       }
-      for (int lanes = ~interior & 0xFF; lanes != 0; lanes &= lanes - 1) {
-        const int p = kPairOrder[__builtin_ctz(lanes)];
-        ForwardPointGeneral<float, float>(image, w_in[2 * p], w_in[2 * p + 1],
-                                          H, W, NC, o + p * NC);
+      for (int lanes = ~p.interior & 0xFF; lanes != 0; lanes &= lanes - 1) {
+        const int q = kPairOrder[__builtin_ctz(lanes)];
+        ForwardPointGeneral<float, float>(image, w_in[2 * q], w_in[2 * q + 1],
+                                          H, W, NC, o + q * NC);
       }
     }
     if (i < segment_end) {  // Fewer than 8 points left in this item.
@@ -896,11 +917,7 @@ SONNET_RS_AVX2_FN void GradGatherAvx2(const float* data, const float* warp,
   const int64_t H = d.height, W = d.width;
   const int64_t row = W * NC;
   const int64_t image_size = H * row;
-  const __m256 x_max = _mm256_set1_ps(static_cast<float>(W - 1));
-  const __m256 y_max = _mm256_set1_ps(static_cast<float>(H - 1));
   const __m256 zero = _mm256_setzero_ps();
-  const __m256 one = _mm256_set1_ps(1.0f);
-  const __m256i width = _mm256_set1_epi32(static_cast<int>(W));
   // grad_out element of (lane, channel 0) for 8 points in pair order.
   const __m256i g_index = _mm256_mullo_epi32(
       _mm256_setr_epi32(0, 1, 4, 5, 2, 3, 6, 7), _mm256_set1_epi32(NC));
@@ -913,50 +930,10 @@ SONNET_RS_AVX2_FN void GradGatherAvx2(const float* data, const float* warp,
     for (; i + 8 <= end; i += 8) {
       const float* w_in = warp + 2 * i;
       const float* g_in = grad_out + i * NC;
-      const __m256 v0 = _mm256_loadu_ps(w_in);
-      const __m256 v1 = _mm256_loadu_ps(w_in + 8);
-      const __m256 x = _mm256_shuffle_ps(v0, v1, 0x88);  // Pair order.
-      const __m256 y = _mm256_shuffle_ps(v0, v1, 0xDD);
-      const __m256 inside = _mm256_and_ps(
-          _mm256_and_ps(_mm256_cmp_ps(x, zero, _CMP_GE_OQ),
-                        _mm256_cmp_ps(y, zero, _CMP_GE_OQ)),
-          _mm256_and_ps(_mm256_cmp_ps(x, x_max, _CMP_LT_OQ),
-                        _mm256_cmp_ps(y, y_max, _CMP_LT_OQ)));
-      const int interior = _mm256_movemask_ps(inside);
-      alignas(32) int32_t lane_offset[8];
+      Patches8<NC> p;
       // products[k][c][lane] = w_k * g_c, corners ff, cc, fc, cf.
       alignas(32) float products[4][NC][8];
-      if (interior != 0) {
-        const __m256i fx = _mm256_cvttps_epi32(x);
-        const __m256i fy = _mm256_cvttps_epi32(y);
-        const __m256 ax = _mm256_sub_ps(x, _mm256_cvtepi32_ps(fx));
-        const __m256 ay = _mm256_sub_ps(y, _mm256_cvtepi32_ps(fy));
-        const __m256 dx = _mm256_sub_ps(one, ax);
-        const __m256 dy = _mm256_sub_ps(one, ay);
-        const __m256 w[4] = {_mm256_mul_ps(dx, dy), _mm256_mul_ps(ax, ay),
-                             _mm256_mul_ps(dx, ay), _mm256_mul_ps(ax, dy)};
-        __m256i offset = _mm256_add_epi32(_mm256_mullo_epi32(fy, width), fx);
-        if (NC == 2) offset = _mm256_slli_epi32(offset, 1);
-        if (NC == 3) {
-          offset = _mm256_add_epi32(offset, _mm256_slli_epi32(offset, 1));
-        }
-        if (NC == 4) offset = _mm256_slli_epi32(offset, 2);
-        _mm256_store_si256(reinterpret_cast<__m256i*>(lane_offset), offset);
-#ifdef SONNET_RESAMPLER_CHECK_GATHERS
-        CheckGatherOffsets(lane_offset, interior, 8, row, NC, image_size);
-#endif
-        const __m256i offset_seq = _mm256_permute4x64_epi64(offset, 0xD8);
-        const __m256i mask_seq =
-            _mm256_permute4x64_epi64(_mm256_castps_si256(inside), 0xD8);
-        const __m128i lo = _mm256_castsi256_si128(offset_seq);
-        const __m128i hi = _mm256_extracti128_si256(offset_seq, 1);
-        const __m256i mask_lo =
-            _mm256_cvtepi32_epi64(_mm256_castsi256_si128(mask_seq));
-        const __m256i mask_hi =
-            _mm256_cvtepi32_epi64(_mm256_extracti128_si256(mask_seq, 1));
-        __m256 top[2 * NC], bottom[2 * NC];
-        GatherRowPairs<NC>(image, lo, hi, mask_lo, mask_hi, top);
-        GatherRowPairs<NC>(image + row, lo, hi, mask_lo, mask_hi, bottom);
+      if (LoadPatches8<NC>(image, w_in, H, W, &p)) {
         // Partial sums as GradPoint's: channel c < kLanes alone in sum[c]
         // (0 + term), then SumLanes with zeros for the missing channels.
         __m256 sx[4] = {zero, zero, zero, zero};
@@ -964,20 +941,20 @@ SONNET_RS_AVX2_FN void GradGatherAvx2(const float* data, const float* warp,
         for (int c = 0; c < NC; ++c) {
           const __m256 g = _mm256_i32gather_ps(
               g_in, _mm256_add_epi32(g_index, _mm256_set1_epi32(c)), 4);
-          const __m256 dff = top[c], dcf = top[NC + c];
-          const __m256 dfc = bottom[c], dcc = bottom[NC + c];
+          const __m256 dff = p.top[c], dcf = p.top[NC + c];
+          const __m256 dfc = p.bottom[c], dcc = p.bottom[NC + c];
           sx[c] = _mm256_add_ps(
               zero, _mm256_mul_ps(
                         g, _mm256_add_ps(
-                               _mm256_mul_ps(ay, _mm256_sub_ps(dcc, dfc)),
-                               _mm256_mul_ps(dy, _mm256_sub_ps(dcf, dff)))));
+                               _mm256_mul_ps(p.ay, _mm256_sub_ps(dcc, dfc)),
+                               _mm256_mul_ps(p.dy, _mm256_sub_ps(dcf, dff)))));
           sy[c] = _mm256_add_ps(
               zero, _mm256_mul_ps(
                         g, _mm256_add_ps(
-                               _mm256_mul_ps(ax, _mm256_sub_ps(dcc, dcf)),
-                               _mm256_mul_ps(dx, _mm256_sub_ps(dfc, dff)))));
+                               _mm256_mul_ps(p.ax, _mm256_sub_ps(dcc, dcf)),
+                               _mm256_mul_ps(p.dx, _mm256_sub_ps(dfc, dff)))));
           for (int k = 0; k < 4; ++k) {
-            _mm256_store_ps(products[k][c], _mm256_mul_ps(w[k], g));
+            _mm256_store_ps(products[k][c], _mm256_mul_ps(p.w[k], g));
           }
         }
         const __m256 gx = SumLanes4(sx), gy = SumLanes4(sy);
@@ -985,10 +962,10 @@ SONNET_RS_AVX2_FN void GradGatherAvx2(const float* data, const float* warp,
         _mm256_storeu_ps(grad_warp + 2 * i, _mm256_unpacklo_ps(gx, gy));
         _mm256_storeu_ps(grad_warp + 2 * i + 8, _mm256_unpackhi_ps(gx, gy));
       }
-      for (int p = 0; p < 8; ++p) {
-        const int lane = kPairOrder[p];
-        if ((interior >> lane) & 1) {
-          float* qff = grad_image + lane_offset[lane];
+      for (int q = 0; q < 8; ++q) {
+        const int lane = kPairOrder[q];
+        if ((p.interior >> lane) & 1) {
+          float* qff = grad_image + p.offset[lane];
           float* qcf = qff + NC;
           float* qfc = qff + row;
           float* qcc = qfc + NC;
@@ -1000,8 +977,8 @@ SONNET_RS_AVX2_FN void GradGatherAvx2(const float* data, const float* warp,
           }
         } else {
           GradPoint<float, float, float, NoBlocks>(
-              image, grad_image, w_in[2 * p], w_in[2 * p + 1], g_in + p * NC,
-              H, W, NC, grad_warp + 2 * (i + p));
+              image, grad_image, w_in[2 * q], w_in[2 * q + 1], g_in + q * NC,
+              H, W, NC, grad_warp + 2 * (i + q));
         }
       }
     }
