@@ -140,7 +140,17 @@ SONNET_RS_INLINE void PrefetchPatch(const T* image, A x, A y, int64_t height,
 // the small counts where a runtime loop costs more than the arithmetic);
 // NC == 0 reads it from `d`. Points are walked one batch item at a time so
 // the image pointer and bounds are loop invariants.
-template <typename T, typename A, int NC>
+// `Blocks::Run` may compute the first channels of an interior point with
+// vector code (returning how many); the scalar loop does the rest.
+struct NoForwardBlocks {
+  template <typename T, typename A>
+  static SONNET_RS_INLINE int64_t Run(T*, const T*, const T*, const T*,
+                                      const T*, const A*, int64_t) {
+    return 0;
+  }
+};
+
+template <typename T, typename A, int NC, typename Blocks = NoForwardBlocks>
 SONNET_RS_INLINE void ForwardScalar(const T* data, const T* warp, T* out,
                                     const Dims& d, int64_t start,
                                     int64_t limit) {
@@ -178,7 +188,8 @@ SONNET_RS_INLINE void ForwardScalar(const T* data, const T* warp, T* out,
           const T* __restrict__ pcf = pff + C;
           const T* __restrict__ pfc = pff + row;
           const T* __restrict__ pcc = pfc + C;
-          for (int64_t c = 0; c < C; ++c) {
+          for (int64_t c = Blocks::Run(o, pff, pcf, pfc, pcc, w, C); c < C;
+               ++c) {
             o[c] = static_cast<T>(w[0] * static_cast<A>(pff[c]) +
                                   w[1] * static_cast<A>(pcc[c]) +
                                   w[2] * static_cast<A>(pfc[c]) +
@@ -442,69 +453,29 @@ SONNET_RS_AVX2_FN void ForwardGatherAvx2(const float* data, const float* warp,
   }
 }
 
-// float forward for 5 or more channels: one point at a time (geometry as
-// ForwardScalar), 8 channels per vector, the same sums per channel.
-SONNET_RS_AVX2_FN void ForwardChannelsAvx2(const float* data,
-                                           const float* warp, float* out,
-                                           const Dims& d, int64_t start,
-                                           int64_t limit) {
-  const int64_t C = d.channels, H = d.height, W = d.width;
-  const int64_t row = W * C;
-  const int64_t image_size = H * row;
-  const float x_max = static_cast<float>(W - 1);
-  const float y_max = static_cast<float>(H - 1);
-  constexpr int64_t kAhead = 8;
-  const bool prefetch = C >= 32;  // Measured no gain below.
-  int64_t b = start / d.points;
-  int64_t i = start;
-  while (i < limit) {
-    const int64_t segment_end = std::min(limit, (b + 1) * d.points);
-    const float* __restrict__ image = data + b * image_size;
-    const float* __restrict__ w_in = warp + 2 * i;
-    float* __restrict__ o = out + i * C;
-    for (; i < segment_end; ++i, w_in += 2, o += C) {
-      if (prefetch && i + kAhead < segment_end) {
-        PrefetchPatch<true>(image, w_in[2 * kAhead], w_in[2 * kAhead + 1], H,
-                            W, C);
-      }
-      const float x = w_in[0];
-      const float y = w_in[1];
-      if (x >= 0.0f && y >= 0.0f && x < x_max && y < y_max) {
-        const int64_t fx = static_cast<int64_t>(x);  // x >= 0: floor.
-        const int64_t fy = static_cast<int64_t>(y);
-        if (SONNET_RS_LIKELY(fx < W - 1 && fy < H - 1)) {  // Float rounding.
-          float w[4];
-          Weights(x - static_cast<float>(fx), y - static_cast<float>(fy), w);
-          const float* __restrict__ pff = image + (fy * W + fx) * C;
-          const float* __restrict__ pcf = pff + C;
-          const float* __restrict__ pfc = pff + row;
-          const float* __restrict__ pcc = pfc + C;
-          const __m256 w0 = _mm256_set1_ps(w[0]), w1 = _mm256_set1_ps(w[1]);
-          const __m256 w2 = _mm256_set1_ps(w[2]), w3 = _mm256_set1_ps(w[3]);
-          int64_t c = 0;
-          for (; c + 8 <= C; c += 8) {
-            _mm256_storeu_ps(
-                o + c,
-                _mm256_add_ps(
-                    _mm256_add_ps(
-                        _mm256_add_ps(
-                            _mm256_mul_ps(w0, _mm256_loadu_ps(pff + c)),
-                            _mm256_mul_ps(w1, _mm256_loadu_ps(pcc + c))),
-                        _mm256_mul_ps(w2, _mm256_loadu_ps(pfc + c))),
-                    _mm256_mul_ps(w3, _mm256_loadu_ps(pcf + c))));
-          }
-          for (; c < C; ++c) {
-            o[c] = w[0] * pff[c] + w[1] * pcc[c] + w[2] * pfc[c] +
-                   w[3] * pcf[c];
-          }
-          continue;
-        }
-      }
-      ForwardPointGeneral<float, float>(image, x, y, H, W, C, o);
+// float forward for 5 or more channels: ForwardScalar with 8 channels per
+// vector, the same sums per channel.
+struct Avx2ForwardBlocks {
+  static SONNET_RS_AVX2_FN int64_t Run(float* o, const float* pff,
+                                       const float* pcf, const float* pfc,
+                                       const float* pcc, const float* w,
+                                       int64_t channels) {
+    const __m256 w0 = _mm256_set1_ps(w[0]), w1 = _mm256_set1_ps(w[1]);
+    const __m256 w2 = _mm256_set1_ps(w[2]), w3 = _mm256_set1_ps(w[3]);
+    int64_t c = 0;
+    for (; c + 8 <= channels; c += 8) {
+      _mm256_storeu_ps(
+          o + c,
+          _mm256_add_ps(
+              _mm256_add_ps(
+                  _mm256_add_ps(_mm256_mul_ps(w0, _mm256_loadu_ps(pff + c)),
+                                _mm256_mul_ps(w1, _mm256_loadu_ps(pcc + c))),
+                  _mm256_mul_ps(w2, _mm256_loadu_ps(pfc + c))),
+              _mm256_mul_ps(w3, _mm256_loadu_ps(pcf + c))));
     }
-    ++b;
+    return c;
   }
-}
+};
 
 template <typename T, typename A>
 SONNET_RS_AVX2_FN void ForwardPointsAvx2(const T* data, const T* warp,
@@ -518,7 +489,8 @@ SONNET_RS_AVX2_FN void ForwardPointsAvx2<float, float>(
     const float* data, const float* warp, float* out, const Dims& d,
     int64_t start, int64_t limit) {
   if (d.channels > 4) {
-    return ForwardChannelsAvx2(data, warp, out, d, start, limit);
+    return ForwardScalar<float, float, 0, Avx2ForwardBlocks>(data, warp, out,
+                                                             d, start, limit);
   }
   if (!GatherPathApplies(d)) {
     return ForwardScalarDispatch<float, float>(data, warp, out, d, start,

@@ -12,8 +12,6 @@
 #endif  // GOOGLE_CUDA
 
 #include <algorithm>
-#include <cstdlib>
-#include <cstring>
 #include <type_traits>
 
 #include "sonnet/cc/kernels/resampler_cpu.h"
