@@ -29,4 +29,15 @@ def test_resampler_benchmark_quick_run_reports_every_figure():
                         r"bandwidth \(bytes counted", out)) == 3, out
   assert len(re.findall(r"threads fwd\+bwd +1: +[\d.]+ ms, 2: +[\d.]+ ms",
                         out)) == 3, out
+  assert len(re.findall(r"\(op's kernels; whole session.run: [\d.]+ / "
+                        r"[\d.]+ ms", out)) == 6, out
+  # The 1- and 2-thread sessions really ran with 1 and 2 threads (each has
+  # its own intra-op pool): the second kept more than one CPU busy.
+  busy = re.search(r"CPU seconds per wall second in the forward loops: "
+                   r"([\d.]+) \(1 thread\), ([\d.]+) \(2 threads\)", out)
+  assert busy, out
+  assert float(busy.group(2)) > float(busy.group(1)) + 0.15, out
   assert re.search(r"all targets met .*: (yes|NO)", out), out
+  if os.path.exists("/proc/stat"):
+    assert re.search(r"CPU time stolen by the hypervisor during the run: "
+                     r"[\d.]+ s of [\d.]+ CPU-seconds", out), out
