@@ -172,12 +172,18 @@ def session(threads):
       use_per_session_threads=True))
 
 
-def bench_shape(data_shape, warp_shape, min_seconds, threads):
+def shape_inputs(data_shape, warp_shape):
+  """The same data, smooth warp and output gradient for every measurement."""
   rng = np.random.RandomState(0)
   data_np = rng.uniform(size=data_shape).astype(np.float32)
   warp_np = smooth_warp(rng, warp_shape, data_shape[1], data_shape[2])
-  out_shape = warp_shape[:-1] + data_shape[-1:]
-  grad_np = rng.uniform(size=out_shape).astype(np.float32)
+  grad_np = rng.uniform(
+      size=warp_shape[:-1] + data_shape[-1:]).astype(np.float32)
+  return data_np, warp_np, grad_np
+
+
+def bench_shape(data_shape, warp_shape, min_seconds, threads):
+  data_np, warp_np, grad_np = shape_inputs(data_shape, warp_shape)
   results = {}
   with tf.Graph().as_default():
     data_v = tf.Variable(data_np)
@@ -227,7 +233,8 @@ def bench_shape(data_shape, warp_shape, min_seconds, threads):
         results[name, "fwd+bwd"] = best_time(lambda: sess.run(both_ops),
                                              min_seconds,
                                              key=(name, "fwd+bwd"))
-  nbytes = data_np.nbytes + warp_np.nbytes + int(np.prod(out_shape)) * 4
+  # The output has the shape and dtype of its gradient.
+  nbytes = data_np.nbytes + warp_np.nbytes + grad_np.nbytes
   return results, nbytes
 
 
@@ -267,14 +274,9 @@ def op_thread_times(threads, min_seconds, rounds):
     raise RuntimeError("op_thread_times needs TF_OVERRIDE_GLOBAL_THREADPOOL=1")
   best, busy = {}, {}
   for k, (data_shape, warp_shape) in enumerate(SHAPES):
-    rng = np.random.RandomState(0)
-    data_np = rng.uniform(size=data_shape).astype(np.float32)
-    warp_np = smooth_warp(rng, warp_shape, data_shape[1], data_shape[2])
-    grad_np = rng.uniform(
-        size=warp_shape[:-1] + data_shape[-1:]).astype(np.float32)
     with tf.Graph().as_default():
       data, warp, grad = (tf.Variable(v).read_value()
-                          for v in (data_np, warp_np, grad_np))
+                          for v in shape_inputs(data_shape, warp_shape))
       out = resampler_lib.resampler(data, warp)
       both = [out.op] + [t.op for t in tf.gradients(out, [data, warp], grad)]
       sessions = {t: session(t) for t in (1, threads)}
